@@ -1,0 +1,87 @@
+"""Errors of the events package: one root, keyword-only structured fields, messages that say what to do."""
+
+from __future__ import annotations
+
+__all__ = [
+    "CorruptRecordError",
+    "EventValidationError",
+    "EventsError",
+    "LogClosedError",
+    "LogError",
+    "LogLockedError",
+    "OffsetOutOfRangeError",
+    "UnsupportedLogURLError",
+]
+
+
+class EventsError(Exception):
+    """Root of every error raised by ``events``."""
+
+
+class EventValidationError(EventsError, ValueError):
+    """An event does not match the schema; ``field`` is the JSON path of the offending field."""
+
+    def __init__(self, *, field: str, message: str, event_type: str | None = None) -> None:
+        self.field = field
+        self.message = message
+        self.event_type = event_type
+        where = f" in {event_type}" if event_type else ""
+        super().__init__(f"invalid event{where}: field {field!r}: {message}")
+
+
+class LogError(EventsError):
+    """Root of the log's errors."""
+
+
+class UnsupportedLogURLError(LogError):
+    def __init__(self, *, url: str) -> None:
+        self.url = url
+        super().__init__(
+            f"unsupported log URL {url!r}: use file:///path/to/dir (embedded) or kafka://host:port"
+        )
+
+
+class CorruptRecordError(LogError):
+    """A record failed its CRC or framing check; reads stop here instead of skipping it."""
+
+    def __init__(self, *, partition: int, offset: int, detail: str, path: str | None = None) -> None:
+        self.partition = partition
+        self.offset = offset
+        self.detail = detail
+        self.path = path
+        loc = f" ({path})" if path else ""
+        super().__init__(
+            f"corrupt record in partition {partition} at offset {offset}{loc}: {detail}; "
+            "run `reel log verify` to list damage, restore the segment from a replica or backup"
+        )
+
+
+class LogLockedError(LogError):
+    """Another process holds the write lock of a file log."""
+
+    def __init__(self, *, path: str, holder: str | None = None) -> None:
+        self.path = path
+        self.holder = holder
+        who = f" (held by {holder})" if holder else ""
+        super().__init__(
+            f"the event log at {path} is already open for writing by another process{who}; "
+            "stop that process or open the log read-only"
+        )
+
+
+class LogClosedError(LogError):
+    def __init__(self, *, url: str) -> None:
+        self.url = url
+        super().__init__(f"the event log {url} is closed")
+
+
+class OffsetOutOfRangeError(LogError):
+    def __init__(self, *, partition: int, offset: int, start: int, end: int) -> None:
+        self.partition = partition
+        self.offset = offset
+        self.start = start
+        self.end = end
+        super().__init__(
+            f"offset {offset} is outside partition {partition}'s range [{start}, {end}); "
+            "older records were removed by retention; seek to the beginning instead"
+        )

@@ -1,0 +1,30 @@
+"""Identifiers and clocks: UUIDv7 event ids (time-ordered) and epoch-microsecond timestamps."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+__all__ = ["new_event_id", "now_us", "uuid7"]
+
+
+def now_us() -> int:
+    """Wall-clock time in epoch microseconds (the unit of every event's ``ts``)."""
+    return time.time_ns() // 1000
+
+
+def uuid7(ts_ms: int | None = None) -> uuid.UUID:
+    """A RFC 9562 version-7 UUID: 48 bits of Unix milliseconds, then 74 random bits."""
+    ms = time.time_ns() // 1_000_000 if ts_ms is None else ts_ms
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & 0xFFFF_FFFF_FFFF) << 80
+    value |= 0x7 << 76  # version
+    value |= ((rand >> 62) & 0xFFF) << 64  # rand_a, 12 bits
+    value |= 0b10 << 62  # variant
+    value |= rand & 0x3FFF_FFFF_FFFF_FFFF  # rand_b, 62 bits
+    return uuid.UUID(int=value)
+
+
+def new_event_id() -> str:
+    return str(uuid7())

@@ -1,0 +1,66 @@
+"""The one settings object: read from ``REEL_*`` environment variables and validated at start-up.
+
+Nothing else in the project reads ``os.environ``; components take the values they need as arguments.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
+_PREFIX = "REEL_"
+
+
+class SettingsError(ValueError):
+    def __init__(self, *, variable: str, message: str) -> None:
+        self.variable = variable
+        super().__init__(f"bad setting {variable}: {message}")
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Every knob of a Reelstack process; ``REEL_<FIELD>`` in upper case overrides each."""
+
+    data_dir: str = ".reel"
+    log_url: str = ""  # default: file://<data_dir>/log
+    log_partitions: int = 8
+    log_group_commit_ms: float = 2.0
+    log_segment_bytes: int = 64 * 1024 * 1024
+    log_retention_bytes: int = -1  # per partition; -1 keeps everything
+    view_store_url: str = ""  # default: sqlite://<data_dir>/views.db
+    blob_url: str = ""  # default: file://<data_dir>/blobs
+    log_level: str = "info"
+
+    def resolved(self) -> Settings:
+        """Fill URL defaults that depend on ``data_dir``."""
+        root = Path(self.data_dir).absolute()
+        return msgspec.structs.replace(
+            self,
+            log_url=self.log_url or f"file://{root / 'log'}",
+            view_store_url=self.view_store_url or f"sqlite://{root / 'views.db'}",
+            blob_url=self.blob_url or f"file://{root / 'blobs'}",
+        )
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Settings from ``env`` (default: the process environment) plus explicit overrides."""
+    source = os.environ if env is None else env
+    raw: dict[str, object] = {}
+    for name in Settings.__struct_fields__:
+        key = _PREFIX + name.upper()
+        if key in source:
+            raw[name] = source[key]
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        field = text.rsplit("`$.", 1)[-1].rstrip("`") if "`$." in text else "?"
+        raise SettingsError(variable=_PREFIX + field.upper(), message=text) from exc
+    if settings.log_partitions < 1:
+        raise SettingsError(variable="REEL_LOG_PARTITIONS", message="must be at least 1")
+    return settings.resolved()
