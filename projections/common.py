@@ -1,0 +1,73 @@
+"""Small pure helpers every fold shares: engagement definitions, calendar days, age bands."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+__all__ = [
+    "SKIP_MIN_MS",
+    "age_band",
+    "completion",
+    "day_of",
+    "is_complete",
+    "is_skip",
+    "is_adult",
+]
+
+#: A view shorter than this is a skip, whatever the clip's length.
+SKIP_MIN_MS = 3_000
+#: ... and so is one that saw less than this share of a short (<= 60 s) clip.
+SKIP_MIN_SHARE = 0.2
+SHORT_CLIP_MS = 60_000
+#: A view counts as complete when it reached this share of the clip (or looped).
+COMPLETE_SHARE = 0.9
+
+_US_PER_DAY = 86_400_000_000
+_US_PER_YEAR = 31_556_952_000_000  # mean Gregorian year
+
+
+def completion(watch_ms: int, duration_ms: int, loops: int = 0) -> float:
+    """Watched share of the clip, loops included (1.0 = watched once through, 2.5 = two and a half times)."""
+    if duration_ms <= 0:
+        return 0.0
+    return loops + min(watch_ms / duration_ms, 1.0) if loops else watch_ms / duration_ms
+
+
+def is_skip(watch_ms: int, duration_ms: int, loops: int = 0) -> bool:
+    if loops > 0:
+        return False
+    if watch_ms < SKIP_MIN_MS:
+        return True
+    return duration_ms <= SHORT_CLIP_MS and watch_ms < SKIP_MIN_SHARE * duration_ms
+
+
+def is_complete(watch_ms: int, duration_ms: int, loops: int = 0) -> bool:
+    return loops > 0 or (duration_ms > 0 and watch_ms >= COMPLETE_SHARE * duration_ms)
+
+
+def day_of(ts_us: int) -> str:
+    """UTC calendar day of an event timestamp, as ``YYYY-MM-DD`` (sorts lexicographically)."""
+    return _dt.datetime.fromtimestamp(ts_us // 1_000_000, tz=_dt.UTC).strftime("%Y-%m-%d")
+
+
+def _age(birth_year: int | None, ts_us: int) -> int | None:
+    if birth_year is None:
+        return None
+    return 1970 + ts_us // _US_PER_YEAR - birth_year
+
+
+def age_band(birth_year: int | None, ts_us: int) -> str:
+    """Audience age band at the time of the event: 13-17, 18-24, 25-34, 35-44, 45-54, 55+ or unknown."""
+    age = _age(birth_year, ts_us)
+    if age is None or age < 0:
+        return "unknown"
+    for upper, band in ((17, "13-17"), (24, "18-24"), (34, "25-34"), (44, "35-44"), (54, "45-54")):
+        if age <= upper:
+            return band if age >= 13 else "under-13"
+    return "55+"
+
+
+def is_adult(birth_year: int | None, ts_us: int) -> bool:
+    """18 or older at ``ts_us``; unknown age is never adult (mature content is gated on this)."""
+    age = _age(birth_year, ts_us)
+    return age is not None and age >= 18
