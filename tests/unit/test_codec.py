@@ -1,0 +1,68 @@
+"""The codec rejects bad events with a typed error naming the field, and round-trips good ones."""
+
+from __future__ import annotations
+
+import pytest
+
+from events import EventValidationError, Liked, ViewEnded, codec, new_event_id, partition_for, partition_key
+from events.ids import uuid7
+
+
+def _view(**kw: object) -> ViewEnded:
+    args: dict[str, object] = dict(event_id=new_event_id(), ts=1, user_id="u", video_id="v",
+                                   watch_ms=10, duration_ms=100)
+    args.update(kw)
+    return ViewEnded(**args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [
+        ({"watch_ms": -1}, "$.watch_ms"),
+        ({"duration_ms": 0}, "$.duration_ms"),
+        ({"user_id": ""}, "$.user_id"),
+        ({"ts": -5}, "$.ts"),
+        ({"video_id": 7}, "$.video_id"),
+    ],
+)
+def test_validate_names_the_bad_field(kw: dict[str, object], field: str) -> None:
+    with pytest.raises(EventValidationError) as info:
+        codec.validate(_view(**kw))
+    assert info.value.field == field
+    assert info.value.event_type == "ViewEnded"
+    assert field in str(info.value)
+
+
+def test_decode_json_names_type_and_field() -> None:
+    with pytest.raises(EventValidationError) as info:
+        codec.decode_json(b'{"type":"Liked","event_id":"a","ts":1,"user_id":5,"video_id":"v"}')
+    assert info.value.field == "$.user_id"
+    assert info.value.event_type == "Liked"
+
+
+def test_unknown_type_and_garbage_are_rejected() -> None:
+    with pytest.raises(EventValidationError):
+        codec.decode_json(b'{"type":"Nope","event_id":"a","ts":1}')
+    with pytest.raises(EventValidationError):
+        codec.decode(b"\xff\x00garbage")
+
+
+def test_json_lines_errors_carry_the_line_number() -> None:
+    good = codec.encode_json(_view())
+    with pytest.raises(EventValidationError) as info:
+        list(codec.decode_json_lines([good, b"", b'{"type":"Liked"}']))
+    assert info.value.field.startswith("line 3")
+
+
+def test_round_trip_and_partition_key() -> None:
+    event = Liked(event_id=new_event_id(), ts=5, user_id="alice", video_id="v9")
+    assert codec.decode(codec.encode(event)) == event
+    assert partition_key(event) == "alice"
+    assert partition_for("alice", 8) == partition_for("alice", 8)
+    assert {partition_for(f"u{i}", 8) for i in range(200)} == set(range(8))
+
+
+def test_uuid7_is_time_ordered_and_versioned() -> None:
+    a, b = uuid7(1000), uuid7(2000)
+    assert a.version == 7 and b.version == 7
+    assert str(a) < str(b)
