@@ -1,0 +1,19 @@
+"""cluster.yaml must pass the Ray cluster launcher's own schema validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from ray.autoscaler._private.util import prepare_config, validate_config
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_cluster_yaml_passes_ray_validation() -> None:
+    config = yaml.safe_load((ROOT / "cluster.yaml").read_text())
+    validate_config(prepare_config(config))
+    types = config["available_node_types"]
+    assert {"head", "cpu_worker", "gpu_worker"} <= set(types)
+    assert types["gpu_worker"]["resources"]["GPU"] >= 1
+    assert types["cpu_worker"]["min_workers"] <= types["cpu_worker"]["max_workers"]
