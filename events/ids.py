@@ -14,10 +14,14 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
-def uuid7(ts_ms: int | None = None) -> uuid.UUID:
-    """A RFC 9562 version-7 UUID: 48 bits of Unix milliseconds, then 74 random bits."""
+def uuid7(ts_ms: int | None = None, rand: int | None = None) -> uuid.UUID:
+    """A RFC 9562 version-7 UUID: 48 bits of Unix milliseconds, then 74 random bits.
+
+    ``rand`` supplies the random bits (for reproducible generated logs); default: os.urandom.
+    """
     ms = time.time_ns() // 1_000_000 if ts_ms is None else ts_ms
-    rand = int.from_bytes(os.urandom(10), "big")
+    if rand is None:
+        rand = int.from_bytes(os.urandom(10), "big")
     value = (ms & 0xFFFF_FFFF_FFFF) << 80
     value |= 0x7 << 76  # version
     value |= ((rand >> 62) & 0xFFF) << 64  # rand_a, 12 bits
