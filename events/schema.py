@@ -32,6 +32,7 @@ __all__ = [
     "ModerationDecided",
     "ModerationScored",
     "NotInterested",
+    "NotificationsRead",
     "ProtectedSoundRegistered",
     "Rendition",
     "Reported",
@@ -54,7 +55,7 @@ __all__ = [
 ]
 
 #: Bumped whenever a field or an event is added; a fixture log per version lives in tests/fixtures.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Reusable constrained types: checked whenever an event is decoded (log, HTTP, CLI, import) and
 # when it is appended (the log validates by round-trip before anything is written).
@@ -365,6 +366,21 @@ class ModelVersionPublished(EventBase, frozen=True, kw_only=True):
     metrics: dict[str, float] = {}
 
 
+# -------------------------------------------------------------------------------- notifications (v2)
+
+
+class NotificationsRead(EventBase, frozen=True, kw_only=True):
+    """A user read their inbox: every notification up to ``up_to_ts`` (epoch µs) and those in ``ids``.
+
+    With neither set, everything in the inbox when the event is folded is read. Added in schema v2.
+    """
+
+    KEY: ClassVar[str] = "user_id"
+    user_id: Id
+    up_to_ts: Micros | None = None
+    ids: tuple[Id, ...] = ()
+
+
 Event = (
     UserRegistered
     | UserProfileUpdated
@@ -392,6 +408,7 @@ Event = (
     | NotInterested
     | Reported
     | ModelVersionPublished
+    | NotificationsRead
 )
 
 #: Tag (class name) → class, for CLI filters and importers.
