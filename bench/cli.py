@@ -1,0 +1,83 @@
+"""`reel bench`: benchmark commands; figures to stdout (a table, or JSON), progress to stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from events.errors import EventsError
+
+from .log import BenchError, LogBenchConfig, run_log_bench
+
+__all__ = ["bench"]
+
+
+@click.group()
+def bench() -> None:
+    """Measure throughput of Reelstack's components."""
+
+
+@contextmanager
+def _phases() -> Iterator[Callable[[str, int | None], Callable[[int], None]]]:
+    """Progress bars on stderr, one per phase (hidden when stderr is not a terminal)."""
+    console = Console(stderr=True)
+    with ExitStack() as stack:
+        bar = stack.enter_context(Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console, disable=not console.is_terminal,
+        ))
+
+        def phase(name: str, total: int | None) -> Callable[[int], None]:
+            task = bar.add_task(name, total=total)
+            return lambda n: bar.advance(task, n)
+
+        yield phase
+
+
+@bench.command(name="log")
+@click.option("--url", required=True, metavar="URL",
+              help="file:///dir (a fresh subdirectory is used per run) or kafka://host:port (fresh topic).")
+@click.option("--events", "n_events", type=click.IntRange(min=1), default=100_000, show_default=True)
+@click.option("--partitions", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--batch", type=click.IntRange(min=1), default=512, show_default=True,
+              help="Events per append call.")
+@click.option("--producers", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Concurrent asyncio tasks appending batches.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Replay processes over disjoint partitions [default: number of CPUs].")
+@click.option("--start-broker", is_flag=True,
+              help="kafka://: start a local in-memory tansu broker at the URL's port if none answers.")
+@click.option("--keep", is_flag=True, help="Keep the benchmark's file log instead of deleting it.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the generated workload.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def log_bench(url: str, n_events: int, partitions: int, batch: int, producers: int, workers: int | None,
+              start_broker: bool, keep: bool, seed: int, as_json: bool) -> None:
+    """Durable append and replay (read + decode) throughput of an event log."""
+    cfg = LogBenchConfig(url=url, events=n_events, partitions=partitions, batch=batch, producers=producers,
+                         workers=workers or os.cpu_count() or 1, start_broker=start_broker, keep=keep,
+                         seed=seed)
+    try:
+        with _phases() as phase:
+            result = run_log_bench(cfg, phase)
+    except (BenchError, EventsError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    table = Table(title=f"reel bench log: {result['backend']}", title_justify="left")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key in ("events", "partitions", "batch", "producers", "append_eps", "replay_eps", "replay_workers",
+                "payload_bytes_per_event", "disk_bytes_per_event"):
+        if key in result:
+            value = result[key]
+            table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+    Console().print(table)
+    click.echo(str(result["durability"]))
