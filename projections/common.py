@@ -9,9 +9,12 @@ __all__ = [
     "age_band",
     "completion",
     "day_of",
+    "esc",
+    "inv_ts",
+    "is_adult",
     "is_complete",
     "is_skip",
-    "is_adult",
+    "normalize_hashtag",
 ]
 
 #: A view shorter than this is a skip, whatever the clip's length.
@@ -71,3 +74,24 @@ def is_adult(birth_year: int | None, ts_us: int) -> bool:
     """18 or older at ``ts_us``; unknown age is never adult (mature content is gated on this)."""
     age = _age(birth_year, ts_us)
     return age is not None and age >= 18
+
+
+_INV_BASE = 10**17 - 1
+
+
+def esc(part: str) -> str:
+    """An id made safe as one ``:``-separated key segment (``%`` and ``:`` percent-encoded), so that
+    ``f"x:{esc(a)}:{esc(b)}"`` never collides and ``scan(f"x:{esc(a)}:")`` matches only ``a``'s keys."""
+    if ":" in part or "%" in part:
+        return part.replace("%", "%25").replace(":", "%3A")
+    return part
+
+
+def inv_ts(ts_us: int) -> str:
+    """A fixed-width key segment that sorts newest first (ascending key order = descending time)."""
+    return f"{_INV_BASE - ts_us:017d}"
+
+
+def normalize_hashtag(tag: str) -> str:
+    """``" #DanceOff "`` -> ``"danceoff"``: lower-case, no leading ``#``, no surrounding blanks."""
+    return tag.strip().lstrip("#").strip().lower()
