@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as _dt
+import math
+from functools import lru_cache
 
 __all__ = [
     "SKIP_MIN_MS",
     "age_band",
     "completion",
     "day_of",
+    "decayed_add",
+    "decayed_value",
     "esc",
     "inv_ts",
     "is_adult",
@@ -50,7 +54,34 @@ def is_complete(watch_ms: int, duration_ms: int, loops: int = 0) -> bool:
 
 def day_of(ts_us: int) -> str:
     """UTC calendar day of an event timestamp, as ``YYYY-MM-DD`` (sorts lexicographically)."""
-    return _dt.datetime.fromtimestamp(ts_us // 1_000_000, tz=_dt.UTC).strftime("%Y-%m-%d")
+    return _day_name(ts_us // _US_PER_DAY)
+
+
+@lru_cache(maxsize=4096)
+def _day_name(day: int) -> str:
+    return _dt.datetime.fromtimestamp(day * 86_400, tz=_dt.UTC).strftime("%Y-%m-%d")
+
+
+# Exponentially decayed scores are held as a log2-domain "rank": rank = log2(score at t) + t / half_life.
+# It encodes (score, last-update time) in one float, decays lazily (score at ``now`` is
+# 2 ** (rank - now / half_life)), and orders scores exactly as comparing them re-decayed to any common
+# time would — so a top list sorted by rank never needs re-sorting as time passes.
+
+
+def decayed_add(rank: float | None, ts_us: int, weight: float, half_life_us: int) -> float:
+    """The rank after adding ``weight`` (> 0) at ``ts_us`` to a decayed score held as ``rank`` (None: 0)."""
+    point = ts_us / half_life_us + math.log2(weight)
+    if rank is None:
+        return point
+    hi, lo = (rank, point) if rank >= point else (point, rank)
+    return hi + math.log2(1.0 + 2.0 ** (lo - hi))
+
+
+def decayed_value(rank: float | None, now_us: int, half_life_us: int) -> float:
+    """The decayed score at ``now_us`` of a rank from ``decayed_add`` (0.0 for None)."""
+    if rank is None:
+        return 0.0
+    return 2.0 ** min(rank - now_us / half_life_us, 1000.0)
 
 
 def _age(birth_year: int | None, ts_us: int) -> int | None:
