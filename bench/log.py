@@ -77,8 +77,11 @@ def _broker(url: str, start: bool) -> Iterator[str]:
     """Make sure a Kafka broker answers at the URL's host:port (starting tansu there if asked)."""
     from reelstack.services import kafka_ready, start_tansu, stop_process
 
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 9092
+    first = urlsplit(url).netloc.split(",")[0]
+    host, sep, port_text = first.rpartition(":")
+    if not sep or not port_text.isdigit():
+        host, port_text = first, "9092"
+    host, port = (host or "127.0.0.1").strip("[]"), int(port_text)
     if kafka_ready(host, port):
         yield "external broker"
         return
