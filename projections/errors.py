@@ -1,4 +1,4 @@
-"""Errors of the projections package: one root, keyword-only structured fields, messages that say what to do."""
+"""Errors of the projections package: one root, keyword-only fields, messages that say what to do."""
 
 from __future__ import annotations
 

@@ -34,8 +34,9 @@ class MemoryStore:
             data = dict(self._data.get(view, {}))
         end = prefix_end(prefix)
         low = prefix if start_after is None or start_after < prefix else start_after
+        after = start_after
         keys = sorted(
-            k for k in data if k >= low and (end is None or k < end) and (start_after is None or k > start_after)
+            k for k in data if low <= k and (end is None or k < end) and (after is None or k > after)
         )
         if limit is not None:
             keys = keys[:limit]

@@ -143,17 +143,16 @@ class RedisStore:
     def scan(
         self, view: str, prefix: str = "", *, limit: int | None = None, start_after: str | None = None
     ) -> list[tuple[str, bytes]]:
-        if start_after is not None and start_after >= prefix:
-            low = "(" + start_after
-        else:
-            low = "[" + prefix
+        after = start_after is not None and start_after >= prefix
+        low = "(" + start_after if after and start_after is not None else "[" + prefix
         end = prefix_end(prefix)
         high = "+" if end is None else "(" + end
         if limit is not None and limit <= 0:
             return []
         data, keys, _ = _keys(view)
         with self._translate():
-            flat: list[bytes] = self._scan(keys=[data, keys], args=[low, high, "" if limit is None else limit])
+            args = [low, high, "" if limit is None else limit]
+            flat: list[bytes] = self._scan(keys=[data, keys], args=args)
         return [(flat[i].decode(), flat[i + 1]) for i in range(0, len(flat), 2)]
 
     def checkpoint(self, view: str) -> Checkpoint | None:
