@@ -367,13 +367,18 @@ def import_(url: str | None, partitions: int | None, file: str, batch: int, skip
         rejected_lines.append(rej.line)
         click.echo(f"line {rej.line}: rejected: {rej.error}", err=True)
 
+    async def load(log_: EventLog | None, source: BinaryIO, size: int | None) -> Any:
+        with _progress("validating" if log_ is None else "importing", unit="bytes") as (advance, set_total):
+            if size is not None:
+                set_total(size)
+            return await import_events(log_, source, batch=batch, skip_invalid=skip_invalid,
+                                       on_reject=on_reject, progress=advance)
+
     async def main(source: BinaryIO, size: int | None) -> Any:
+        if dry_run:  # validation only: the log is not even opened
+            return await load(None, source, size)
         async with _opened(url, partitions, readonly=False) as log_:
-            with _progress("importing", unit="bytes") as (advance, set_total):
-                if size is not None:
-                    set_total(size)
-                return await import_events(log_, source, batch=batch, skip_invalid=skip_invalid,
-                                           on_reject=on_reject, progress=advance, dry_run=dry_run)
+            return await load(log_, source, size)
 
     try:
         if file == "-":

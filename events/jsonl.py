@@ -119,7 +119,7 @@ async def export_events(
 
 
 async def import_events(
-    log: EventLog,
+    log: EventLog | None,
     lines: Iterable[bytes],
     *,
     batch: int = 1000,
@@ -132,8 +132,9 @@ async def import_events(
 
     ``progress`` is advanced by the byte length of every line consumed. Without ``skip_invalid`` the
     first bad line raises ``InvalidLineError`` before its batch is appended; with it, each bad line
-    goes to ``on_reject`` and the import goes on. ``dry_run`` validates everything, appends nothing.
+    goes to ``on_reject`` and the import goes on. ``dry_run`` (or no ``log``) validates, appends nothing.
     """
+    dry_run = dry_run or log is None
     if batch < 1:
         raise ValueError("batch must be at least 1")
     pending: list[Event] = []
@@ -170,8 +171,10 @@ async def import_events(
     return ImportResult(appended=appended, rejected=rejected, lines=n)
 
 
-async def _flush(log: EventLog, events: list[Event], first_line: int, appended: int, dry_run: bool) -> int:
-    if dry_run:
+async def _flush(
+    log: EventLog | None, events: list[Event], first_line: int, appended: int, dry_run: bool
+) -> int:
+    if dry_run or log is None:
         return len(events)
     try:
         await log.append(events)

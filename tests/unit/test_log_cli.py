@@ -238,6 +238,17 @@ def test_import_skip_invalid_keeps_going_and_keeps_rejects(tmp_path: Path, url: 
     assert stored == {e.event_id for i, e in enumerate(events, 1) if i not in (3, 8)}
 
 
+def test_import_dry_run_validates_without_touching_the_log(tmp_path: Path, url: str) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(_jsonl(make_events(10), {}))
+    res = reel("log", "import", "--url", url, str(src), "--dry-run")
+    assert res.exit_code == 0 and "validated 10 events" in res.stderr
+    assert not (tmp_path / "log").exists()
+    src.write_bytes(_jsonl(make_events(10), {9: _bad_view()}))
+    res = reel("log", "import", "--url", url, str(src), "--dry-run")
+    assert res.exit_code == 2 and "line 9" in res.stderr
+
+
 # ---------------------------------------------------------------------------------------- verify
 
 
