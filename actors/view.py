@@ -1,0 +1,63 @@
+"""What ``get_state`` returns: one user's vectors and filters, ready for retrieval and re-ranking.
+
+A typed msgspec struct (pickles through Ray, encodes to JSON for HTTP). ``seen`` includes the
+videos of held-back events, so a video the user just watched is filtered even while its
+embedding is still on the way; ``might_have_seen`` also consults the Bloom filter.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from events.schema import Commented, Impression, Liked, NotInterested, Reported, Shared, ViewEnded
+
+from .seen import bloom_contains
+from .user_state import Counts, StateParams, UserState, personalisation
+
+__all__ = ["UserView", "might_have_seen", "view_of"]
+
+
+class UserView(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: str
+    version: int  # user_state_version: events applied to this user
+    known: bool  # False: the shard has never seen an event of this user (cold-start defaults)
+    short: list[float]
+    long: list[float]
+    seen: list[str]  # recent distinct videos, oldest first
+    bloom: bytes  # older seen videos (empty until the ring overflowed)
+    bloom_hashes: int
+    neg_creators: list[str]
+    neg_sounds: list[str]
+    following: list[str]
+    counts: Counts
+    personalisation: float  # 0 cold start .. 1 fully personalised
+    region: str
+    language: str
+    age_band: str
+    registered: bool
+    last_ts: int
+    held: int  # events waiting for a video embedding
+
+
+def might_have_seen(view: UserView, video_id: str) -> bool:
+    """True if the user saw ``video_id`` (exact for recent videos, Bloom filter for older ones)."""
+    return video_id in view.seen or bloom_contains(view.bloom, video_id, view.bloom_hashes)
+
+
+_VIDEO_EVENTS = (Impression, ViewEnded, Liked, Shared, Commented, NotInterested, Reported)
+
+
+def view_of(state: UserState, params: StateParams, *, known: bool = True) -> UserView:
+    seen = state.seen.recent()
+    if state.held:
+        extra = {e.video_id for e in state.held if isinstance(e, _VIDEO_EVENTS)} - set(seen)
+        seen += sorted(extra)
+    return UserView(
+        user_id=state.user_id, version=state.version, known=known,
+        short=state.short.tolist(), long=state.long.tolist(), seen=seen, bloom=bytes(state.seen.bloom),
+        bloom_hashes=params.bloom_hashes, neg_creators=sorted(state.neg_creators),
+        neg_sounds=sorted(state.neg_sounds), following=sorted(state.following),
+        counts=msgspec.structs.replace(state.counts), personalisation=personalisation(state, params),
+        region=state.region, language=state.language, age_band=state.age_band,
+        registered=state.registered, last_ts=state.last_ts, held=len(state.held),
+    )
