@@ -80,7 +80,7 @@ class KafkaLog:
         self._reader: AIOKafkaConsumer | None = None
         self._watermarks: Watermarks | None = None
         self._read_lock = asyncio.Lock()
-        self._read_next: dict[TopicPartition, int] = {}  # where the reader's fetch position is
+        self._read_next: dict[TopicPartition, int] = {}  # the reader's position, where known
         self._bounds: dict[TopicPartition, tuple[int, int]] = {}  # last seen (start, end)
         self._consumers: list[KafkaConsumer] = []
         self._all_tps = [TopicPartition(self.topic, p) for p in range(partitions)]
@@ -106,9 +106,11 @@ class KafkaLog:
             await self._producer.start()
             self._reader = AIOKafkaConsumer(
                 **common, client_id="reel-reader", group_id=None, enable_auto_commit=False,
-                auto_offset_reset="earliest", fetch_max_wait_ms=100,
+                auto_offset_reset="earliest", fetch_max_wait_ms=100, max_partition_fetch_bytes=8 << 20,
             )
             await self._reader.start()
+            self._reader.assign([*self._all_tps, TopicPartition(self.dlq_topic, 0)])
+            self._reader.pause(*self._reader.assignment())
             self._watermarks = Watermarks(self.bootstrap, request_timeout_ms=self._timeout_ms)
             await self._watermarks.start([self.topic, self.dlq_topic])
         except Exception as exc:
@@ -233,17 +235,14 @@ class KafkaLog:
         want = min(limit, end - offset)
         if want <= 0:
             return []
-        # The reader holds every partition of the log (so replaying them in turn reuses the
-        # fetches aiokafka prefetched) or just the dead-letter partition.
-        wanted = set(self._all_tps) if tp.topic == self.topic else {tp}
-        if reader.assignment() != wanted:
-            reader.assign(sorted(wanted))
-            self._read_next.clear()
         if self._read_next.get(tp) != offset:
             reader.seek(tp, offset)
         out: list[tuple[int, bytes | None]] = []
         loop = asyncio.get_running_loop()
         deadline = loop.time() + _READ_WAIT_S
+        # Every partition stays assigned to the reader, paused unless it is being read: no
+        # background fetching, and what one read prefetched serves the next read in sequence.
+        reader.resume(tp)
         try:
             while len(out) < want and loop.time() < deadline:
                 got = await reader.getmany(tp, timeout_ms=200, max_records=want - len(out))
@@ -252,6 +251,8 @@ class KafkaLog:
         except Exception as exc:
             self._read_next.pop(tp, None)
             raise translate(exc, bootstrap=self.bootstrap, doing=f"reading partition {tp.partition}") from exc
+        finally:
+            reader.pause(tp)
         if len(out) < want:
             self._read_next.pop(tp, None)
             raise LogError(

@@ -3,7 +3,7 @@
 ``ListOffsets(latest)`` is exact on Kafka, but tansu 0.6 answers it with "base offset of the newest
 record batch + 1", short of the real end whenever that batch holds more than one record. The high
 watermark in a ``Fetch`` response is exact on both, so ``bounds`` asks ``ListOffsets`` first (a lower
-bound) and then sends one zero-byte ``Fetch`` from that offset per leader and keeps the
+bound) and then sends a zero-byte ``Fetch`` from that offset to each leader and keeps the
 larger of the two. On Kafka the fetch starts at the end and returns no records; on tansu a
 zero-byte fetch returns none either.
 """
@@ -20,7 +20,7 @@ from aiokafka.protocol.fetch import FetchRequest
 __all__ = ["Watermarks"]
 
 _READ_UNCOMMITTED = 0
-_MAX_WAIT_MS = 100
+_MAX_WAITS_MS = (2, 20, 200)
 
 
 class Watermarks:
@@ -55,18 +55,33 @@ class Watermarks:
             if leader is not None and leader >= 0:
                 by_leader[leader].append(tp)
         for leader, members in by_leader.items():
+            await self._fetch_highwaters(leader, members, listed, ends)
+        return {tp: (starts[tp], ends[tp]) for tp in tps}
+
+    async def _fetch_highwaters(
+        self,
+        leader: int,
+        tps: list[TopicPartition],
+        listed: dict[TopicPartition, int],
+        ends: dict[TopicPartition, int],
+    ) -> None:
+        # tansu holds a fetch that finds no records for its whole max_wait, and answers a zero
+        # max_wait with no partitions at all: ask with a short wait, longer for any left out.
+        missing = list(tps)
+        for wait_ms in _MAX_WAITS_MS:
             per_topic: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
-            for tp in members:
+            for tp in missing:
                 per_topic[tp.topic].append((tp.partition, listed[tp], 0))
-            # max_wait must be > 0: tansu answers a zero-wait fetch with no partitions at all.
-            # min_bytes 0 makes both brokers answer at once anyway.
-            request = FetchRequest(_MAX_WAIT_MS, 0, 0, _READ_UNCOMMITTED, list(per_topic.items()))
+            request = FetchRequest(wait_ms, 0, 0, _READ_UNCOMMITTED, list(per_topic.items()))
             response = await self._client.send(leader, request)
             for topic, partitions in response.topics:
                 for partition, error_code, highwater, *_ in partitions:
                     tp = TopicPartition(topic, partition)
-                    if error_code == 0 and tp in ends:
-                        ends[tp] = max(ends[tp], highwater)
-                    elif error_code:
+                    if error_code:
                         raise for_code(error_code)(f"fetching the high watermark of {tp}")
-        return {tp: (starts[tp], ends[tp]) for tp in tps}
+                    if tp in ends:
+                        ends[tp] = max(ends[tp], highwater)
+                        if tp in missing:
+                            missing.remove(tp)
+            if not missing:
+                return
