@@ -81,7 +81,7 @@ def decayed_value(rank: float | None, now_us: int, half_life_us: int) -> float:
     """The decayed score at ``now_us`` of a rank from ``decayed_add`` (0.0 for None)."""
     if rank is None:
         return 0.0
-    return 2.0 ** min(rank - now_us / half_life_us, 1000.0)
+    return float(2.0 ** min(rank - now_us / half_life_us, 1000.0))
 
 
 def _age(birth_year: int | None, ts_us: int) -> int | None:
