@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages the suite and the benchmarks use (installed when missing; you are root on CI).
-SYSTEM_PACKAGES := redis-server ffmpeg
+SYSTEM_PACKAGES := redis-server ffmpeg libchromaprint1 libchromaprint-tools
 
 .PHONY: install system test test-fast lint typecheck demo bench clean
 
@@ -44,7 +44,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy events projections actors serve reelstack bench
+	$(BIN)/mypy events projections actors serve reelstack bench media
 
 demo: install
 	$(BIN)/reel demo
