@@ -1,0 +1,295 @@
+"""The projection runner on a real log: resume, dead letters, exactly-once under restarts (hypothesis)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from events import Event, EventLog, Liked, partition_for, partition_key
+from events.log import DeadLetter, PartitionInfo, Position, Record
+from projections.base import Projection, ViewReader, fold_all
+from projections.errors import ProjectionOutdatedError
+from projections.registry import get_projection
+from projections.runner import ProjectionRunner
+from projections.store import ViewStore, open_store, reader
+from reelstack.world import WorldConfig, world_events
+from tests.strategies import event_lists, unknown_ref_event
+
+PARTITIONS = 3
+
+
+# ---------------------------------------------------------------------------- the log under test
+
+
+class _MemLog:
+    """A tiny in-process EventLog, used only until events/filelog lands (see ``open_test_log``)."""
+
+    def __init__(self, partitions: int) -> None:
+        self.url = "mem://test"
+        self.partitions = partitions
+        self._parts: list[list[Event]] = [[] for _ in range(partitions)]
+        self._groups: dict[str, dict[int, int]] = {}
+        self._dead: list[DeadLetter] = []
+
+    async def append(self, events: Sequence[Event]) -> list[Position]:
+        out = []
+        for e in events:
+            p = partition_for(partition_key(e), self.partitions)
+            self._parts[p].append(e)
+            out.append(Position(p, len(self._parts[p]) - 1))
+        return out
+
+    async def read(self, partition: int, offset: int, max_records: int = 1000) -> list[Record]:
+        part = self._parts[partition]
+        return [Record(partition, o, part[o]) for o in range(offset, min(len(part), offset + max_records))]
+
+    async def partition_info(self) -> list[PartitionInfo]:
+        return [PartitionInfo(p, 0, len(part)) for p, part in enumerate(self._parts)]
+
+    def consumer(self, group: str, *, partitions: Sequence[int] | None = None) -> Any:
+        log = self
+
+        class C:
+            def __init__(self) -> None:
+                self.group = group
+
+            def seek(self, partition: int, offset: int) -> None:
+                pass
+
+            async def commit(self, offsets: dict[int, int] | None = None) -> None:
+                log._groups.setdefault(group, {}).update(offsets or {})
+
+            async def close(self) -> None:
+                pass
+
+        return C()
+
+    async def committed(self, group: str) -> dict[int, int]:
+        return dict(self._groups.get(group, {}))
+
+    async def groups(self) -> list[str]:
+        return sorted(self._groups)
+
+    async def dead_letter(self, letter: DeadLetter) -> None:
+        self._dead.append(letter)
+
+    async def dead_letters(self, group: str | None = None) -> list[DeadLetter]:
+        return [d for d in self._dead if group is None or d.group == group]
+
+    async def close(self) -> None:
+        pass
+
+
+def _file_log_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("events.filelog") is not None and hasattr(
+        __import__("events.filelog", fromlist=["open_file_log"]), "open_file_log"
+    )
+
+
+_counter = itertools.count()
+
+
+async def open_test_log(tmp_path: Any) -> EventLog:
+    if _file_log_available():
+        from events import open_log
+
+        return await open_log(f"file://{tmp_path}/log{next(_counter)}", partitions=PARTITIONS)
+    return _MemLog(PARTITIONS)  # type: ignore[return-value]
+
+
+@pytest.fixture
+async def event_log(tmp_path: Any) -> AsyncIterator[EventLog]:
+    log = await open_test_log(tmp_path)
+    yield log
+    await log.close()
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+
+def merged_order(events: Sequence[Event], partitions: int = PARTITIONS) -> list[Event]:
+    """The order the runner folds a log appended in ``events`` order, when each partition is ts-sorted."""
+    return sorted(events, key=lambda e: (e.ts, partition_for(partition_key(e), partitions)))
+
+
+def stored_view(store: ViewStore, projection: Projection) -> dict[str, Any]:
+    return dict(reader(store, projection).scan(""))
+
+
+def world(n_viewers: int = 40) -> list[Event]:
+    cfg = WorldConfig(creators=5, videos=15, viewers=n_viewers, sessions_per_viewer=2, videos_per_session=6)
+    return list(world_events(cfg))  # type: ignore[arg-type]
+
+
+COUNTERS = get_projection("counters")
+
+
+class Flaky:
+    """Counters, except that folding one chosen event always raises (and every call is counted)."""
+
+    def __init__(self, bad_event_id: str) -> None:
+        self.name = "flaky"
+        self.version = 1
+        self.value_type = COUNTERS.value_type
+        self.bad = bad_event_id
+        self.calls = 0
+
+    def keys(self, event: Event) -> Sequence[str]:
+        return COUNTERS.keys(event)
+
+    def fold(self, view: ViewReader, event: Event) -> Any:
+        if event.event_id == self.bad:
+            self.calls += 1
+            raise RuntimeError("cannot fold this one")
+        return COUNTERS.fold(view, event)
+
+
+# -------------------------------------------------------------------------------------- tests
+
+
+async def test_rebuild_equals_folding_once(event_log: EventLog) -> None:
+    events = world()
+    await event_log.append(events)
+    store = open_store("memory://")
+    runner = ProjectionRunner(event_log, store, COUNTERS, batch_size=97)
+    stats = await runner.rebuild()
+    assert stats.events == len(events) and stats.dead_lettered == 0
+    expected = fold_all(COUNTERS, merged_order(events)).data
+    assert expected and stored_view(store, COUNTERS) == expected
+    ckpt = store.checkpoint("counters")
+    assert ckpt is not None and ckpt.events == len(events) and ckpt.version == COUNTERS.version
+    assert ckpt.last_event_ts == max(e.ts for e in events)
+    info = await event_log.partition_info()
+    assert ckpt.offsets == {i.partition: i.end for i in info}
+    assert await event_log.committed("proj.counters") == ckpt.offsets  # group offsets follow the store
+    await runner.rebuild()  # folding the same log twice gives the same view
+    assert stored_view(store, COUNTERS) == expected
+    await runner.close()
+
+
+async def test_resumes_from_the_stored_checkpoint(event_log: EventLog, tmp_path: Any) -> None:
+    events = world()
+    half = len(events) // 2
+    await event_log.append(events[:half])
+    store = open_store(f"sqlite://{tmp_path / 'views.db'}")
+    first = ProjectionRunner(event_log, store, COUNTERS, batch_size=50)
+    for _ in range(3):
+        await first.step()
+    ckpt = store.checkpoint("counters")
+    assert ckpt is not None and ckpt.events == 150 and ckpt.seq == 3
+    await first.close()
+    await event_log.append(events[half:])
+    second = ProjectionRunner(event_log, open_store(f"sqlite://{tmp_path / 'views.db'}"), COUNTERS,
+                              batch_size=500)
+    stats = await second.run_until_caught_up()
+    assert stats.events == len(events) - 150
+    assert stored_view(store, COUNTERS) == fold_all(COUNTERS, merged_order(events)).data
+    await second.close()
+
+
+async def test_a_newer_projection_version_asks_for_a_rebuild(event_log: EventLog) -> None:
+    await event_log.append(world(5))
+    store = open_store("memory://")
+    await ProjectionRunner(event_log, store, COUNTERS).run_until_caught_up()
+    class V2:
+        name, version, value_type = "counters", COUNTERS.version + 1, COUNTERS.value_type
+        keys, fold = COUNTERS.keys, COUNTERS.fold
+
+    with pytest.raises(ProjectionOutdatedError, match="reel projections rebuild counters"):
+        await ProjectionRunner(event_log, store, V2()).run_until_caught_up()  # type: ignore[arg-type]
+    await ProjectionRunner(event_log, store, V2()).rebuild()  # type: ignore[arg-type]
+    ckpt = store.checkpoint("counters")
+    assert ckpt is not None and ckpt.version == COUNTERS.version + 1
+
+
+async def test_a_failing_event_is_retried_then_dead_lettered_and_the_rest_commits(
+    event_log: EventLog,
+) -> None:
+    events = world(10)
+    bad = next(e for e in events if isinstance(e, Liked))
+    await event_log.append(events)
+    flaky = Flaky(bad.event_id)
+    store = open_store("memory://")
+    stats = await ProjectionRunner(event_log, store, flaky, batch_size=64).run_until_caught_up()
+    assert flaky.calls == 3
+    assert stats.dead_lettered == 1 and stats.events == len(events)
+    letters = await event_log.dead_letters("proj.flaky")
+    assert [(d.event, d.attempts) for d in letters] == [(bad, 3)]
+    assert "cannot fold this one" in letters[0].error
+    rest = [e for e in merged_order(events) if e.event_id != bad.event_id]
+    assert stored_view(store, flaky) == fold_all(COUNTERS, rest).data
+    ckpt = store.checkpoint("flaky")
+    assert ckpt is not None and ckpt.dead_lettered == 1 and ckpt.events == len(events)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    events=event_lists(max_size=80),
+    unknown=st.lists(unknown_ref_event(), max_size=5),
+    batch=st.integers(1, 40),
+    stop_after=st.integers(0, 6),
+)
+def test_restarting_from_the_checkpoint_equals_folding_once(
+    tmp_path: Any, events: list[Event], unknown: list[Event], batch: int, stop_after: int
+) -> None:
+    log_events = sorted(events + unknown, key=lambda e: e.ts)
+
+    async def scenario() -> None:
+        log = await open_test_log(tmp_path)
+        await log.append(log_events)
+        expected = fold_all(COUNTERS, merged_order(log_events)).data
+        store = open_store("memory://")
+        first = ProjectionRunner(log, store, COUNTERS, batch_size=batch)
+        for _ in range(stop_after):
+            await first.step()
+        await first.close()
+        second = ProjectionRunner(log, store, COUNTERS, batch_size=batch + 3)  # restarted, new batches
+        await second.run_until_caught_up()
+        assert stored_view(store, COUNTERS) == expected
+        clean = open_store("memory://")
+        await ProjectionRunner(log, clean, COUNTERS, batch_size=1000).rebuild()
+        assert stored_view(clean, COUNTERS) == expected
+        assert not await log.dead_letters()
+        await second.close()
+        await log.close()
+
+    asyncio.run(scenario())
+
+
+_WORLD = world(15)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(unknown=st.lists(unknown_ref_event(), min_size=1, max_size=30))
+def test_every_projection_folds_a_world_with_unknown_references(tmp_path: Any, unknown: list[Event]) -> None:
+    from projections.registry import PROJECTION_MODULES
+
+    events = sorted(_WORLD + unknown, key=lambda e: e.ts)
+
+    async def scenario() -> list[str]:
+        log = await open_test_log(tmp_path)
+        await log.append(events)
+        store = open_store("memory://")
+        done = []
+        for name in PROJECTION_MODULES:
+            try:
+                projection = get_projection(name)
+            except ImportError:
+                continue  # not written yet
+            stats = await ProjectionRunner(log, store, projection, batch_size=200).rebuild()
+            assert stats.dead_lettered == 0, name
+            assert stored_view(store, projection) == fold_all(projection, merged_order(events)).data, name
+            done.append(name)
+        assert not await log.dead_letters()
+        await log.close()
+        return done
+
+    assert "counters" in asyncio.run(scenario())
