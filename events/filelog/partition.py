@@ -1,0 +1,446 @@
+"""One partition of the file log: its segment files, the sparse offset index, recovery, reads, retention.
+
+Files: ``DIR/pNNN/<base offset, 20 digits>.log``, one per segment; the last one is active. Every
+segment has an in-memory sparse index (offset → file position every ``STRIDE`` records) built by
+scanning on open, so a read from any retained offset seeks straight to it.
+
+Threads: the event loop thread stages frames (``stage``/``take``); one executor thread at a time
+writes them (``commit``); readers run in executor threads. ``lock`` guards the segment list and
+their visible sizes; readers snapshot them and then read without it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import threading
+import weakref
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..errors import CorruptRecordError, OffsetOutOfRangeError
+from ..log import Record
+from .fsutil import fsync_dir, write_all
+from .segment import (
+    HEADER,
+    HEADER_SIZE,
+    BadSpan,
+    check_frame,
+    decode_frames,
+    encode_frame,
+    scan,
+    segment_name,
+)
+
+__all__ = ["STRIDE", "Partition", "Segment", "Staged", "VerifyReport"]
+
+STRIDE = 32
+CHUNK_MIN = 64 * 1024
+CHUNK_MAX = 4 * 1024 * 1024
+
+Progress = Callable[[int], None]
+
+
+class Segment:
+    """One segment file: visible size and offsets, sparse index, known damage, a read descriptor."""
+
+    __slots__ = ("__weakref__", "_closer", "bad", "base", "end", "fd", "final", "idx_off", "idx_pos", "path",
+                 "size")
+
+    def __init__(self, base: int, path: str) -> None:
+        self.base = base
+        self.path = path
+        self.fd = os.open(path, os.O_RDONLY)
+        # closed when the last snapshot holding it is gone (a reader may still use a deleted segment)
+        self._closer = weakref.finalize(self, os.close, self.fd)
+        self.size = 0  # bytes of intact, visible frames
+        self.end = base  # offset after the last intact, visible frame
+        self.idx_off: array[int] = array("q")
+        self.idx_pos: array[int] = array("q")
+        self.bad: list[BadSpan] = []
+        self.final = False  # no more bytes will be indexed (a follower's view of a sealed segment)
+
+    def span_at(self, offset: int) -> BadSpan | None:
+        for span in self.bad:
+            if span.start <= offset < span.end:
+                return span
+        return None
+
+    def close(self) -> None:
+        self._closer()
+
+
+@dataclass(slots=True)
+class Staged:
+    """Frames staged for one segment by the event loop, written by the next group commit."""
+
+    base: int
+    new_segment: bool
+    data: bytearray = field(default_factory=bytearray)
+    count: int = 0
+    index: list[tuple[int, int]] = field(default_factory=list)  # (offset, position in segment)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    """Result of checking every frame of a partition: ``first_bad`` is None when all are intact."""
+
+    partition: int
+    start: int
+    end: int
+    records: int
+    first_bad: int | None = None
+    detail: str | None = None
+    path: str | None = None
+
+
+def _list_bases(directory: str) -> list[int]:
+    bases = []
+    for name in os.listdir(directory):
+        stem, dot, ext = name.partition(".")
+        if dot and ext == "log" and stem.isdigit():
+            bases.append(int(stem))
+    return sorted(bases)
+
+
+def _read_file(fd: int, start: int, size: int) -> bytes:
+    chunks = []
+    while size > 0:
+        chunk = os.pread(fd, min(size, 1 << 26), start)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        start += len(chunk)
+        size -= len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class Partition:
+    """Segments of one partition; writable (owns the tail) or a follower that re-scans new bytes."""
+
+    def __init__(
+        self, number: int, directory: str, *, writable: bool, segment_bytes: int, retention_bytes: int
+    ) -> None:
+        self.number = number
+        self.dir = directory
+        self.writable = writable
+        self.segment_bytes = segment_bytes
+        self.retention_bytes = retention_bytes
+        self.lock = threading.Lock()
+        self.segments: list[Segment] = []
+        self._wfd: int | None = None
+        # staging state (event loop thread only)
+        self._next = 0
+        self._active_base = 0
+        self._staged_size = 0
+        self._staged: list[Staged] = []
+
+    # ------------------------------------------------------------------------------ open, recover
+
+    def open(self) -> None:
+        """Scan every segment and build the index; a writer truncates a torn tail of the last one."""
+        if self.writable:
+            os.makedirs(self.dir, exist_ok=True)
+        bases = _list_bases(self.dir)
+        if self.writable:
+            bases = self._drop_empty_tail(bases)
+        for i, base in enumerate(bases):
+            seg = Segment(base, os.path.join(self.dir, segment_name(base)))
+            last = i == len(bases) - 1
+            next_base = None if last else bases[i + 1]
+            self._scan_segment(seg, next_base=next_base, verify=last)
+            seg.final = not last
+            self.segments.append(seg)
+        if self.writable:
+            last_seg = self.segments[-1]
+            self._wfd = os.open(last_seg.path, os.O_WRONLY | os.O_APPEND)
+            self._next = last_seg.end
+            self._active_base = last_seg.base
+            self._staged_size = last_seg.size
+
+    def _drop_empty_tail(self, bases: list[int]) -> list[int]:
+        if not bases:
+            fd = os.open(os.path.join(self.dir, segment_name(0)), os.O_WRONLY | os.O_CREAT, 0o644)
+            os.close(fd)
+            fsync_dir(self.dir)
+            return [0]
+        # a roll that crashed before its first write leaves an empty last segment: drop it
+        while len(bases) > 1 and os.path.getsize(os.path.join(self.dir, segment_name(bases[-1]))) == 0:
+            os.unlink(os.path.join(self.dir, segment_name(bases.pop())))
+            fsync_dir(self.dir)
+        return bases
+
+    def _scan_segment(self, seg: Segment, *, next_base: int | None, verify: bool) -> None:
+        size = os.fstat(seg.fd).st_size
+        data = _read_file(seg.fd, 0, size)
+        res = scan(data, buf_pos=0, offset=seg.base, base=seg.base, stride=STRIDE, verify=verify,
+                   idx_off=seg.idx_off, idx_pos=seg.idx_pos)
+        seg.bad.extend(res.bad)
+        seg.size, seg.end = res.end_pos, res.next_offset
+        tail = res.tail
+        if next_base is None:
+            if tail is not None and self.writable:
+                if not tail.torn:
+                    raise CorruptRecordError(
+                        partition=self.number, offset=tail.offset, path=seg.path,
+                        detail=f"{tail.detail}, followed by unreadable bytes up to the end of the active "
+                        "segment (not a torn write; refusing to truncate)",
+                    )
+                os.truncate(seg.path, tail.pos)
+                fd = os.open(seg.path, os.O_WRONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            return
+        if tail is not None:
+            seg.bad.append(BadSpan(start=tail.offset, end=max(next_base, tail.offset + 1), pos=tail.pos,
+                                   detail=tail.detail))
+        elif seg.end < next_base:
+            detail = f"segment ends at offset {seg.end}, the next starts at {next_base}"
+            seg.bad.append(BadSpan(start=seg.end, end=next_base, pos=seg.size, detail=detail))
+        if res.next_offset > next_base:
+            raise CorruptRecordError(
+                partition=self.number, offset=next_base, path=seg.path,
+                detail=f"segment holds offsets up to {res.next_offset - 1}, the next starts at {next_base}",
+            )
+
+    def refresh(self) -> None:
+        """Follower: drop segments retention deleted, add new ones, index bytes the writer appended."""
+        if self.writable:
+            return
+        with self.lock:
+            bases = _list_bases(self.dir)
+            on_disk = set(bases)
+            while len(self.segments) > 1 and self.segments[0].base not in on_disk:
+                self.segments.pop(0)
+            known = self.segments[-1].base if self.segments else -1
+            for base in bases:
+                if base > known:
+                    try:
+                        self.segments.append(Segment(base, os.path.join(self.dir, segment_name(base))))
+                    except FileNotFoundError:
+                        continue
+            for i, seg in enumerate(self.segments):
+                nxt = self.segments[i + 1].base if i + 1 < len(self.segments) else None
+                if seg.final:
+                    continue
+                size = os.fstat(seg.fd).st_size
+                if size > seg.size:
+                    self._scan_growth(seg, size)
+                if nxt is not None:
+                    # the writer creates a segment only after finishing the previous one: this is final
+                    seg.final = True
+                    if seg.end < nxt:
+                        seg.bad.append(BadSpan(start=seg.end, end=nxt, pos=seg.size,
+                                               detail="segment ends early (torn or damaged)"))
+
+    def _scan_growth(self, seg: Segment, size: int) -> None:
+        data = _read_file(seg.fd, seg.size, size - seg.size)
+        res = scan(data, buf_pos=seg.size, offset=seg.end, base=seg.base, stride=STRIDE, verify=True,
+                   idx_off=seg.idx_off, idx_pos=seg.idx_pos)
+        seg.bad.extend(res.bad)
+        seg.size, seg.end = res.end_pos, res.next_offset
+
+    # ------------------------------------------------------------------------------------ queries
+
+    def bounds(self) -> tuple[int, int]:
+        """(first retained offset, offset after the last visible record)."""
+        with self.lock:
+            return self.segments[0].base, self.segments[-1].end
+
+    def size_bytes(self) -> int:
+        with self.lock:
+            return sum(s.size for s in self.segments)
+
+    def read(self, offset: int, max_records: int) -> list[Record]:
+        """Records from ``offset`` on (at most ``max_records``), stopping before damage.
+
+        Raises ``CorruptRecordError`` when the very first record asked for is damaged, and
+        ``OffsetOutOfRangeError`` below the first retained offset or past the end.
+        """
+        with self.lock:
+            snap = [(s, s.size, s.end) for s in self.segments]
+        start, end = snap[0][0].base, snap[-1][2]
+        if offset < start or offset > end:
+            raise OffsetOutOfRangeError(partition=self.number, offset=offset, start=start, end=end)
+        out: list[Record] = []
+        bases = [s.base for s, _, _ in snap]
+        while len(out) < max_records and offset < end:
+            seg, size, seg_end = snap[bisect.bisect_right(bases, offset) - 1]
+            span = seg.span_at(offset)
+            if span is not None or offset >= seg_end:
+                if out:
+                    break
+                detail = (f"{span.detail} (damaged offsets {span.start}..{span.end - 1})" if span
+                          else "offset missing between two segments")
+                raise self._corrupt(offset, seg, detail)
+            offset = self._read_segment(seg, size, seg_end, offset, max_records, out)
+            if offset < seg_end and len(out) < max_records:
+                break  # stopped before damage
+        return out
+
+    def _corrupt(self, offset: int, seg: Segment, detail: str) -> CorruptRecordError:
+        return CorruptRecordError(partition=self.number, offset=offset, detail=detail, path=seg.path)
+
+    def _read_segment(
+        self, seg: Segment, size: int, seg_end: int, offset: int, max_records: int, out: list[Record]
+    ) -> int:
+        pos = self._locate(seg, size, offset)
+        avg = max(1, size // max(1, seg_end - seg.base))
+        want_min = CHUNK_MIN
+        while len(out) < max_records and offset < seg_end:
+            guess = min(CHUNK_MAX, (max_records - len(out)) * avg + HEADER_SIZE)
+            want = min(size - pos, max(want_min, guess))
+            buf = os.pread(seg.fd, want, pos)
+            p, offset, damage = decode_frames(buf, 0, offset, self.number, max_records - len(out), out)
+            if damage is None and p == 0:  # one frame larger than the chunk: read it whole next
+                if len(buf) < want or len(buf) < HEADER_SIZE:
+                    damage = "segment is shorter than its indexed records (truncated underneath the log?)"
+                else:
+                    want_min = HEADER_SIZE + HEADER.unpack_from(buf, 0)[0]
+            if damage is not None:
+                if out:
+                    return offset
+                raise self._corrupt(offset, seg, damage)
+            pos += p
+        return offset
+
+    def _locate(self, seg: Segment, size: int, offset: int) -> int:
+        """File position of the frame of ``offset``: nearest sparse index entry, then walk headers."""
+        j = bisect.bisect_right(seg.idx_off, offset) - 1
+        if j < 0:
+            raise self._corrupt(offset, seg, "no intact record before this offset in its segment")
+        off, pos = seg.idx_off[j], seg.idx_pos[j]
+        buf = b""
+        bpos = pos
+        while off < offset:
+            p = pos - bpos
+            if p + HEADER_SIZE > len(buf):
+                bpos = pos
+                buf = os.pread(seg.fd, min(size - pos, CHUNK_MIN), pos)
+                p = 0
+            damage = check_frame(buf, p, off, verify=False)
+            if damage is not None and not damage.startswith("short payload"):
+                raise self._corrupt(off, seg, damage)
+            pos += HEADER_SIZE + HEADER.unpack_from(buf, p)[0]
+            off += 1
+        return pos
+
+    # ---------------------------------------------------------------------------- write (writer)
+
+    def stage(self, payload: bytes) -> int:
+        """Frame ``payload`` at the next offset into the staging buffer (event loop thread)."""
+        offset = self._next
+        self._next = offset + 1
+        frame = HEADER_SIZE + len(payload)
+        staged = self._staged
+        if self._staged_size and self._staged_size + frame > self.segment_bytes:
+            self._active_base = offset
+            self._staged_size = 0
+            chunk = Staged(base=offset, new_segment=True)
+            staged.append(chunk)
+        elif staged:
+            chunk = staged[-1]
+        else:
+            chunk = Staged(base=self._active_base, new_segment=False)
+            staged.append(chunk)
+        if (offset - chunk.base) % STRIDE == 0:
+            chunk.index.append((offset, self._staged_size))
+        encode_frame(chunk.data, offset, payload)
+        chunk.count += 1
+        self._staged_size += frame
+        return offset
+
+    def take(self) -> list[Staged]:
+        staged, self._staged = self._staged, []
+        return staged
+
+    def commit(self, staged: list[Staged]) -> list[str]:
+        """Write staged frames, fsync, then make them visible and apply retention (executor thread).
+
+        Returns the paths of segments deleted by retention.
+        """
+        assert self._wfd is not None
+        to_sync = [self._wfd]
+        new: dict[int, Segment] = {}
+        for chunk in staged:
+            if chunk.new_segment:
+                path = os.path.join(self.dir, segment_name(chunk.base))
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+                self._wfd = fd
+                to_sync.append(fd)
+                new[chunk.base] = Segment(chunk.base, path)
+            write_all(self._wfd, chunk.data)
+        for fd in to_sync:
+            os.fdatasync(fd)
+        if new:
+            fsync_dir(self.dir)
+            for fd in to_sync[:-1]:
+                os.close(fd)
+        with self.lock:
+            for chunk in staged:
+                if chunk.new_segment:
+                    self.segments.append(new[chunk.base])
+                seg = self.segments[-1]
+                for off, pos in chunk.index:
+                    seg.idx_off.append(off)
+                    seg.idx_pos.append(pos)
+                seg.size += len(chunk.data)
+                seg.end += chunk.count
+            doomed = self._retain()
+        for seg in doomed:
+            os.unlink(seg.path)
+        if doomed:
+            fsync_dir(self.dir)
+        return [s.path for s in doomed]
+
+    def _retain(self) -> list[Segment]:
+        if self.retention_bytes < 0:
+            return []
+        total = sum(s.size for s in self.segments)
+        doomed = []
+        while len(self.segments) > 1 and total > self.retention_bytes:
+            seg = self.segments.pop(0)
+            total -= seg.size
+            doomed.append(seg)
+        return doomed
+
+    # ------------------------------------------------------------------------------------ verify
+
+    def verify(self, progress: Progress | None = None) -> VerifyReport:
+        """Check the CRC and framing of every retained record, reading the files afresh."""
+        self.refresh()
+        with self.lock:
+            snap = [(s, s.end) for s in self.segments]
+        start, end = snap[0][0].base, snap[-1][1]
+        records = 0
+        for i, (seg, seg_end) in enumerate(snap):
+            size = os.fstat(seg.fd).st_size
+            data = _read_file(seg.fd, 0, size)
+            res = scan(data, buf_pos=0, offset=seg.base, base=seg.base, stride=1 << 62, verify=True,
+                       idx_off=array("q"), idx_pos=array("q"))
+            records += res.count
+            if progress is not None:
+                progress(size)
+            next_base = snap[i + 1][0].base if i + 1 < len(snap) else None
+            if res.bad:
+                b = res.bad[0]
+                return VerifyReport(self.number, start, end, records, b.start, b.detail, seg.path)
+            if res.tail is not None and (next_base is not None or res.tail.offset < seg_end):
+                t = res.tail
+                return VerifyReport(self.number, start, end, records, t.offset, t.detail, seg.path)
+            if next_base is not None and res.next_offset != next_base:
+                detail = f"segment ends at offset {res.next_offset}, the next starts at {next_base}"
+                return VerifyReport(self.number, start, end, records, res.next_offset, detail, seg.path)
+        return VerifyReport(self.number, start, end, records)
+
+    def close(self) -> None:
+        if self._wfd is not None:
+            os.close(self._wfd)
+            self._wfd = None
+        with self.lock:
+            for seg in self.segments:
+                seg.close()
+            self.segments = []
