@@ -457,6 +457,19 @@ def _print_verify(url: str, scans: list[PartitionScan]) -> None:
 
 # ---------------------------------------------------------------------------------------- replay
 #
-# `reel log replay --projection NAME` belongs to the projections work: it will be added here as
-# `@log.command() def replay(...)`, delegating to the projection runner (drop the view, fold the log
-# from offset 0, record offsets with the view). Nothing here implements it yet.
+# `reel log replay --projection NAME` delegates to the projection runner (projections.cli): drop the
+# view, fold the log from offset 0, record offsets with the view.
+
+
+@log.command()
+@_url_options
+@click.option("--projection", "names", multiple=True, required=True, metavar="NAME",
+              help="View to rebuild (repeatable); `all` rebuilds every view.")
+@click.option("--store", "store_url", default=None, metavar="URL",
+              help="View store (default REEL_VIEW_STORE_URL, else sqlite://<REEL_DATA_DIR>/views.db).")
+def replay(url: str | None, partitions: int | None, names: tuple[str, ...], store_url: str | None) -> None:
+    """Drop a projection's view and fold the whole log into it again (as `reel projections rebuild`)."""
+    from projections.cli import rebuild_views
+
+    del partitions  # the log is opened as a reader with its own partition count
+    rebuild_views(url, store_url, [n for n in names if n != "all"], all_="all" in names)
