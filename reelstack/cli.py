@@ -18,9 +18,11 @@ def main() -> None:
 def _register() -> None:
     from bench.cli import bench
     from events.cli import log
+    from projections.cli import projections
 
     main.add_command(log)
     main.add_command(bench)
+    main.add_command(projections)
 
 
 _register()

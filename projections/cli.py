@@ -1,0 +1,216 @@
+"""`reel projections`: status of every view, rebuild by replay, and run the runners until Ctrl-C.
+
+Thin click shells over ``projections.admin``. The log and the store default to the settings
+(``REEL_LOG_URL``, ``REEL_VIEW_STORE_URL``); the log is opened as a reader (a file log ``readonly``,
+beside its writer). Errors end the command with one clear line, no traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import signal
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from typing import Any, ParamSpec, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from events import EventLog, EventsError
+
+from .admin import open_log_for_views, rebuild_view, run_views, view_status
+from .base import Projection
+from .errors import ProjectionsError
+from .registry import PROJECTION_MODULES, all_projections, get_projection
+from .runner import DEFAULT_BATCH
+from .store import ViewStore, open_store
+
+__all__ = ["projections", "rebuild_views"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        return asyncio.run(coro)
+    except (ProjectionsError, EventsError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _configure_logging(level: str) -> None:
+    """Log lines go to stderr, so stdout stays the command's output (tables, JSON)."""
+    import logging
+    import sys
+
+    import structlog
+
+    structlog.configure(
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper(), logging.INFO)),
+    )
+
+
+def _urls(log_url: str | None, store_url: str | None) -> tuple[str, str, int]:
+    from reelstack.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _configure_logging("warning" if settings.log_level == "info" else settings.log_level)
+    return log_url or settings.log_url, store_url or settings.view_store_url, settings.log_partitions
+
+
+@contextlib.asynccontextmanager
+async def _opened(log_url: str | None, store_url: str | None) -> Any:
+    log_u, store_u, partitions = _urls(log_url, store_url)
+    store = open_store(store_u)
+    try:
+        log = await open_log_for_views(log_u, partitions)
+        try:
+            yield log, store
+        finally:
+            await log.close()
+    finally:
+        store.close()
+
+
+def _options(f: Callable[P, T]) -> Callable[P, T]:
+    f = click.option("--store", "store_url", default=None, metavar="URL",
+                     help="View store: sqlite:///path, redis://host:port[/db] or memory:// "
+                          "(default REEL_VIEW_STORE_URL, else sqlite://<REEL_DATA_DIR>/views.db).")(f)
+    return click.option("--log-url", default=None, metavar="URL",
+                        help="Event log: file:///dir or kafka://host:port[/topic] (default REEL_LOG_URL).")(f)
+
+
+def _pick(names: Sequence[str], all_: bool) -> list[Projection]:
+    if all_ or not names:
+        return all_projections()
+    try:
+        return [get_projection(n) for n in names]
+    except KeyError as exc:
+        raise click.BadParameter(str(exc.args[0]), param_hint="NAME") from None
+
+
+def _time(us: int | None) -> str:
+    if not us:
+        return "-"
+    return dt.datetime.fromtimestamp(us / 1e6, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@contextlib.contextmanager
+def _bar() -> Iterator[Callable[[str, int], Callable[[int], None]]]:
+    console = Console(stderr=True)
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
+
+        def task(name: str, total: int) -> Callable[[int], None]:
+            tid = bar.add_task(name, total=total)
+            return lambda n: bar.advance(tid, n)
+
+        yield task
+
+
+@click.group(name="projections")
+def projections() -> None:
+    """Read models folded from the log: status, rebuild, run."""
+
+
+@projections.command()
+@_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def status(log_url: str | None, store_url: str | None, as_json: bool) -> None:
+    """Each view: projection version (code vs stored), offsets, lag, events folded, last event time."""
+
+    async def main() -> list[Any]:
+        async with _opened(log_url, store_url) as (log, store):
+            return await view_status(log, store, all_projections())
+
+    rows = _run(main())
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in rows], indent=2))
+        return
+    table = Table(title="views", title_justify="left")
+    for col in ("view", "version", "state", "events", "lag", "dead", "last event (UTC)", "folded/end"):
+        table.add_column(col, justify="left" if col in ("view", "state") else "right", no_wrap=True)
+    for r in rows:
+        version = f"{r.code_version}" if r.stored_version in (None, r.code_version) else \
+            f"{r.code_version} (stored {r.stored_version})"
+        offsets = f"{sum(r.offsets.values()):,}/{sum(r.ends.values()):,}"
+        table.add_row(r.name, version, r.state, f"{r.events:,}", f"{r.lag:,}", str(r.dead_lettered),
+                      _time(r.last_event_ts), offsets)
+    Console().print(table)
+
+
+async def _rebuild_all(log: EventLog, store: ViewStore, chosen: Sequence[Projection], batch_size: int,
+                       task: Callable[[str, int], Callable[[int], None]]) -> list[dict[str, object]]:
+    infos = await log.partition_info()
+    total = sum(i.end - i.start for i in infos)
+    out = []
+    for projection in chosen:
+        stats = await rebuild_view(log, store, projection, progress=task(projection.name, total),
+                                   batch_size=batch_size)
+        out.append({"view": projection.name, "events": stats.events, "dead_lettered": stats.dead_lettered,
+                    "seconds": round(stats.seconds, 3)})
+    return out
+
+
+def rebuild_views(log_url: str | None, store_url: str | None, names: Sequence[str], *, all_: bool = False,
+                  batch_size: int = DEFAULT_BATCH) -> None:
+    """Drop and replay the named views with a progress bar (``reel projections rebuild``, ``reel log
+    replay --projection``)."""
+    chosen = _pick(names, all_)
+
+    async def main() -> list[dict[str, object]]:
+        async with _opened(log_url, store_url) as (log, store):
+            with _bar() as task:
+                return await _rebuild_all(log, store, chosen, batch_size, task)
+
+    for row in _run(main()):
+        eps = row["events"] / row["seconds"] if row["seconds"] else 0  # type: ignore[operator]
+        click.echo(f"rebuilt {row['view']}: {row['events']:,} events in {row['seconds']} s "
+                   f"({eps:,.0f} events/s), {row['dead_lettered']} dead-lettered")
+
+
+_NAME = click.Choice(sorted(PROJECTION_MODULES))
+
+
+@projections.command()
+@_options
+@click.argument("names", nargs=-1, type=_NAME)
+@click.option("--all", "all_", is_flag=True, help="Rebuild every view.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True)
+def rebuild(log_url: str | None, store_url: str | None, names: tuple[str, ...], all_: bool,
+            batch_size: int) -> None:
+    """Drop view NAME (or --all) and fold the whole log into it again."""
+    if not names and not all_:
+        raise click.UsageError("name a view to rebuild, or pass --all")
+    rebuild_views(log_url, store_url, names, all_=all_, batch_size=batch_size)
+
+
+@projections.command()
+@_options
+@click.argument("names", nargs=-1, type=_NAME)
+@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True)
+@click.option("--until-caught-up", is_flag=True, help="Exit once every view reached the log's end.")
+def run(log_url: str | None, store_url: str | None, names: tuple[str, ...], batch_size: int,
+        until_caught_up: bool) -> None:
+    """Fold new events into the views NAME... (default: all) until Ctrl-C."""
+    chosen = _pick(names, False)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with _opened(log_url, store_url) as (log, store):
+            click.echo(f"running {', '.join(p.name for p in chosen)} (Ctrl-C stops)", err=True)
+            await run_views(log, store, chosen, stop, batch_size=batch_size, until_caught_up=until_caught_up)
+
+    _run(main())
