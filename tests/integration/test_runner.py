@@ -11,8 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from events import Event, EventLog, Liked, partition_for, partition_key
-from events.log import DeadLetter, PartitionInfo, Position, Record
+from events import Event, EventLog, Liked, open_log, partition_for, partition_key
 from projections.base import Projection, ViewReader, fold_all
 from projections.errors import ProjectionOutdatedError
 from projections.registry import get_projection
@@ -24,85 +23,13 @@ from tests.strategies import event_lists, unknown_ref_event
 PARTITIONS = 3
 
 
-# ---------------------------------------------------------------------------- the log under test
-
-
-class _MemLog:
-    """A tiny in-process EventLog, used only until events/filelog lands (see ``open_test_log``)."""
-
-    def __init__(self, partitions: int) -> None:
-        self.url = "mem://test"
-        self.partitions = partitions
-        self._parts: list[list[Event]] = [[] for _ in range(partitions)]
-        self._groups: dict[str, dict[int, int]] = {}
-        self._dead: list[DeadLetter] = []
-
-    async def append(self, events: Sequence[Event]) -> list[Position]:
-        out = []
-        for e in events:
-            p = partition_for(partition_key(e), self.partitions)
-            self._parts[p].append(e)
-            out.append(Position(p, len(self._parts[p]) - 1))
-        return out
-
-    async def read(self, partition: int, offset: int, max_records: int = 1000) -> list[Record]:
-        part = self._parts[partition]
-        return [Record(partition, o, part[o]) for o in range(offset, min(len(part), offset + max_records))]
-
-    async def partition_info(self) -> list[PartitionInfo]:
-        return [PartitionInfo(p, 0, len(part)) for p, part in enumerate(self._parts)]
-
-    def consumer(self, group: str, *, partitions: Sequence[int] | None = None) -> Any:
-        log = self
-
-        class C:
-            def __init__(self) -> None:
-                self.group = group
-
-            def seek(self, partition: int, offset: int) -> None:
-                pass
-
-            async def commit(self, offsets: dict[int, int] | None = None) -> None:
-                log._groups.setdefault(group, {}).update(offsets or {})
-
-            async def close(self) -> None:
-                pass
-
-        return C()
-
-    async def committed(self, group: str) -> dict[int, int]:
-        return dict(self._groups.get(group, {}))
-
-    async def groups(self) -> list[str]:
-        return sorted(self._groups)
-
-    async def dead_letter(self, letter: DeadLetter) -> None:
-        self._dead.append(letter)
-
-    async def dead_letters(self, group: str | None = None) -> list[DeadLetter]:
-        return [d for d in self._dead if group is None or d.group == group]
-
-    async def close(self) -> None:
-        pass
-
-
-def _file_log_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("events.filelog") is not None and hasattr(
-        __import__("events.filelog", fromlist=["open_file_log"]), "open_file_log"
-    )
-
-
 _counter = itertools.count()
 
 
 async def open_test_log(tmp_path: Any) -> EventLog:
-    if _file_log_available():
-        from events import open_log
-
-        return await open_log(f"file://{tmp_path}/log{next(_counter)}", partitions=PARTITIONS)
-    return _MemLog(PARTITIONS)  # type: ignore[return-value]
+    """A fresh, real file log (a new directory per call: hypothesis runs many examples per test)."""
+    return await open_log(f"file://{tmp_path}/log{next(_counter)}", partitions=PARTITIONS,
+                          group_commit_ms=0)
 
 
 @pytest.fixture
