@@ -1,0 +1,177 @@
+"""Transcode a probed upload into an H.264/AAC HLS ladder with PyAV, decoding the source once.
+
+Every decoded frame is scaled once per rung and fed to that rung's encoder; each rendition is its own
+``hls`` muxer (MPEG-TS segments of ``segment_s``). Keyframes are forced at every segment boundary and the
+GOP is fixed, so segments align across renditions. Frame taps see each decoded source frame (thumbnails
+and fingerprints ride along without a second decode).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import msgspec
+from av.video.frame import PictureType
+
+from media.encoders import encoder_options, pick_encoder
+from media.errors import TranscodeError
+from media.hls import MasterEntry, avc_codec_string, master_playlist, parse_media_playlist, peak_bitrate
+from media.ladder import LadderConfig, Rung, gop_frames, plan_ladder
+from media.probe_worker import open_options
+from media.results import ProbeResult
+from media.rotate import Rotator
+
+__all__ = ["FrameTap", "RenditionOutput", "TranscodeResult", "transcode"]
+
+FrameTap = Callable[[float, av.VideoFrame], None]
+MASTER_NAME = "master.m3u8"
+AUDIO_CODECS = "mp4a.40.2"
+
+
+class RenditionOutput(msgspec.Struct, frozen=True, kw_only=True):
+    """One rendition on disk; paths are relative to ``TranscodeResult.out_dir``."""
+
+    name: str
+    width: int
+    height: int
+    bitrate_kbps: int
+    bandwidth: int
+    average_bandwidth: int
+    codecs: str
+    playlist: str
+    segments: tuple[str, ...]
+
+
+class TranscodeResult(msgspec.Struct, frozen=True, kw_only=True):
+    """The ladder: master playlist, renditions (smallest first), the encoder used, frames decoded."""
+
+    out_dir: str
+    master_playlist: str
+    renditions: tuple[RenditionOutput, ...]
+    encoder: str
+    frames: int
+    duration_s: float
+    fps: float
+
+    def files(self) -> list[str]:
+        """Every file to upload, relative to ``out_dir``."""
+        out = [self.master_playlist]
+        for r in self.renditions:
+            out.append(r.playlist)
+            out.extend(f"{r.name}/{s}" for s in r.segments)
+        return out
+
+
+class _Rendition:
+    def __init__(self, rung: Rung, out_dir: Path, fps: Fraction, gop: int, encoder: str,
+                 config: LadderConfig, audio_rate: int | None) -> None:
+        self.rung = rung
+        self.dir = out_dir / rung.name
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.container = av.open(
+            str(self.dir / "index.m3u8"), "w", format="hls",
+            options={"hls_time": f"{config.segment_s:g}", "hls_playlist_type": "vod", "hls_list_size": "0",
+                     "hls_segment_filename": str(self.dir / "seg_%05d.ts"), "hls_flags": "independent_segments"},
+        )
+        self.video = self.container.add_stream(encoder, rate=fps, options=encoder_options(encoder, rung, gop, config))
+        self.video.width, self.video.height, self.video.pix_fmt = rung.width, rung.height, "yuv420p"
+        self.video.codec_context.time_base = 1 / fps
+        self.audio = None
+        if audio_rate is not None:
+            self.audio = self.container.add_stream("aac", rate=audio_rate)
+            self.audio.layout = "stereo"
+            self.audio.bit_rate = config.audio_bitrate_kbps * 1000
+        self.last_pts = -1
+        self.codecs = ""
+
+    def encode_video(self, frame: av.VideoFrame | None) -> None:
+        for pkt in self.video.encode(frame):
+            if not self.codecs:
+                self.codecs = avc_codec_string(self.video.codec_context.extradata or bytes(pkt))
+            self.container.mux(pkt)
+
+    def encode_audio(self, frame: av.AudioFrame | None) -> None:
+        if self.audio is not None:
+            self.container.mux(self.audio.encode(frame))
+
+
+def _output(r: _Rendition, out_dir: Path) -> RenditionOutput:
+    playlist = r.dir / "index.m3u8"
+    segs = parse_media_playlist(playlist.read_text())
+    sizes = [(r.dir / s.uri).stat().st_size for s in segs]
+    peak, avg = peak_bitrate(sizes, [s.duration_s for s in segs])
+    codecs = f"{r.codecs or 'avc1.640028'},{AUDIO_CODECS}" if r.audio is not None else (r.codecs or "avc1.640028")
+    return RenditionOutput(name=r.rung.name, width=r.rung.width, height=r.rung.height,
+                           bitrate_kbps=r.rung.bitrate_kbps, bandwidth=peak, average_bandwidth=avg, codecs=codecs,
+                           playlist=str(playlist.relative_to(out_dir)), segments=tuple(s.uri for s in segs))
+
+
+def transcode(src: str | Path, out_dir: str | Path, probe: ProbeResult, config: LadderConfig | None = None,
+              taps: Sequence[FrameTap] = ()) -> TranscodeResult:
+    """Write the HLS ladder for ``src`` (already accepted by ``media.probe.probe``) under ``out_dir``."""
+    config = config or LadderConfig()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    encoder = pick_encoder(config.encoder)
+    fps = Fraction(min(probe.fps, config.max_fps)).limit_denominator(1001)
+    rungs = plan_ladder(probe.display_width, probe.display_height, float(fps), config)
+    gop = gop_frames(float(fps), config.segment_s)
+    try:
+        src_c = av.open(str(src), format=probe.container, options=open_options(probe.container))
+    except (av.FFmpegError, OSError) as exc:
+        raise TranscodeError(path=str(src), stage="opening", detail=str(exc)) from exc
+    frames = 0
+    with src_c:
+        vin = src_c.streams.video[0]
+        vin.codec_context.thread_type = "AUTO"
+        ain = src_c.streams.audio[0] if src_c.streams.audio else None
+        arate = None
+        if ain is not None:
+            arate = ain.codec_context.sample_rate if ain.codec_context.sample_rate in (44100, 48000) else 48000
+        rends = [_Rendition(r, out, fps, gop, encoder, config, arate) for r in rungs]
+        rotator = Rotator(probe.rotation)
+        next_key = 0.0
+        try:
+            for packet in src_c.demux(*(s for s in (vin, ain) if s is not None)):
+                for frame in packet.decode():
+                    if isinstance(frame, av.AudioFrame):
+                        frame.pts = None  # let each encoder count samples
+                        for r in rends:
+                            r.encode_audio(frame)
+                        continue
+                    assert isinstance(frame, av.VideoFrame)
+                    t = float(frame.time) if frame.time is not None else frames / float(fps)
+                    upright = rotator(frame)
+                    for tap in taps:
+                        tap(t, upright)
+                    key = t >= next_key - 0.5 / float(fps)
+                    if key:
+                        next_key += config.segment_s
+                    pts = round(t * fps)
+                    for r in rends:
+                        if pts <= r.last_pts:
+                            pts = r.last_pts + 1
+                        r.last_pts = pts
+                        scaled = upright.reformat(r.rung.width, r.rung.height, "yuv420p", interpolation="BICUBIC")
+                        scaled.pts = pts
+                        scaled.time_base = 1 / fps
+                        scaled.pict_type = PictureType.I if key else PictureType.NONE
+                        r.encode_video(scaled)
+                    frames += 1
+            for r in rends:
+                r.encode_video(None)
+                r.encode_audio(None)
+        except av.FFmpegError as exc:
+            raise TranscodeError(path=str(src), stage="encoding", detail=str(exc)) from exc
+        finally:
+            for r in rends:
+                r.container.close()
+    outputs = [_output(r, out) for r in rends]
+    entries = [MasterEntry(uri=o.playlist, bandwidth=o.bandwidth, average_bandwidth=o.average_bandwidth,
+                           width=o.width, height=o.height, codecs=o.codecs, frame_rate=float(fps)) for o in outputs]
+    (out / MASTER_NAME).write_text(master_playlist(entries))
+    return TranscodeResult(out_dir=str(out), master_playlist=MASTER_NAME, renditions=tuple(outputs),
+                           encoder=encoder, frames=frames, duration_s=probe.duration_s, fps=float(fps))
