@@ -80,6 +80,7 @@ class KafkaLog:
         self._reader: AIOKafkaConsumer | None = None
         self._watermarks: Watermarks | None = None
         self._read_lock = asyncio.Lock()
+        self._send_lock = asyncio.Lock()
         self._read_next: dict[TopicPartition, int] = {}  # the reader's position, where known
         self._bounds: dict[TopicPartition, tuple[int, int]] = {}  # last seen (start, end)
         self._consumers: list[KafkaConsumer] = []
@@ -172,23 +173,31 @@ class KafkaLog:
             key = partition_key(event)
             keys.append(key.encode())
             by_partition.setdefault(partition_for(key, self.partitions), []).append(i)
-        sent: list[tuple[asyncio.Future[object], int, list[int]]] = []
-        try:
-            for p, indices in by_partition.items():
-                batch, members = producer.create_batch(), list[int]()
-                for i in indices:
+        # Build every record batch first (nothing is sent if one event cannot fit in a batch)...
+        built: list[tuple[int, object, list[int]]] = []
+        for p, indices in by_partition.items():
+            batch, members = producer.create_batch(), list[int]()
+            for i in indices:
+                if batch.append(key=keys[i], value=payloads[i], timestamp=stamps[i]) is None:
+                    built.append((p, batch, members))
+                    batch, members = producer.create_batch(), []
                     if batch.append(key=keys[i], value=payloads[i], timestamp=stamps[i]) is None:
-                        sent.append((await producer.send_batch(batch, self.topic, partition=p), p, members))
-                        batch, members = producer.create_batch(), []
-                        if batch.append(key=keys[i], value=payloads[i], timestamp=stamps[i]) is None:
-                            raise LogError(f"event {events[i].event_id} is larger than a Kafka batch")
-                    members.append(i)
-                sent.append((await producer.send_batch(batch, self.topic, partition=p), p, members))
-            acks = await asyncio.gather(*(fut for fut, _, _ in sent))
+                        too_big = f"event {events[i].event_id} does not fit in a Kafka batch"
+                        raise LogError(f"{too_big} of {_MAX_BATCH_BYTES} bytes")
+                members.append(i)
+            built.append((p, batch, members))
+        # ...then queue them, one append at a time: aiokafka lets one batch per partition wait to be
+        # sent, and many appends competing for that slot time out spuriously (its wait loop
+        # subtracts the total elapsed time on every turn). Acknowledgements are awaited unlocked.
+        try:
+            async with self._send_lock:
+                futures = [await producer.send_batch(b, self.topic, partition=p) for p, b, _ in built]
+            acks = await asyncio.gather(*futures)
         except Exception as exc:
             raise translate(exc, bootstrap=self.bootstrap, doing="appending") from exc
+        sent = [(p, members) for p, _, members in built]
         positions: list[Position | None] = [None] * len(payloads)
-        for (_, p, members), meta in zip(sent, acks, strict=True):
+        for (p, members), meta in zip(sent, acks, strict=True):
             base = meta.offset  # type: ignore[attr-defined]
             for n, i in enumerate(members):
                 positions[i] = Position(partition=p, offset=base + n)
