@@ -136,21 +136,23 @@ class Listed(msgspec.Struct, frozen=True, tag="catl"):
 
 CatalogValue = VideoView | UserView | Listed
 
-_VIDEO_EVENTS = (
-    UploadRequested,
-    VideoUploaded,
-    VideoDetailsSubmitted,
-    VideoTranscoded,
-    TranscodeFailed,
-    ModerationScored,
-    ModerationDecided,
-    ReviewDecided,
-    VideoPublished,
-    VideoRemoved,
-    AppealFiled,
-    AppealDecided,
+_VIDEO_EVENTS: frozenset[type] = frozenset(
+    (
+        UploadRequested,
+        VideoUploaded,
+        VideoDetailsSubmitted,
+        VideoTranscoded,
+        TranscodeFailed,
+        ModerationScored,
+        ModerationDecided,
+        ReviewDecided,
+        VideoPublished,
+        VideoRemoved,
+        AppealFiled,
+        AppealDecided,
+    )
 )
-_EARLY: frozenset[str] = frozenset(("requested", "processing"))
+_USER_EVENTS: frozenset[type] = frozenset((UserRegistered, UserProfileUpdated))
 _PENDING: frozenset[str] = frozenset(("requested", "processing", "transcoded", "failed"))
 _AWAITING_DECISION: frozenset[str] = frozenset(("requested", "processing", "transcoded", "moderating"))
 
@@ -175,20 +177,20 @@ class CatalogProjection:
     value_type = CatalogValue
 
     def keys(self, event: Event) -> Sequence[str]:
-        if isinstance(event, _VIDEO_EVENTS):
-            return (f"v:{esc(event.video_id)}",)
-        if isinstance(event, UserRegistered | UserProfileUpdated):
-            return (f"u:{esc(event.user_id)}",)
+        kind = type(event)  # a set lookup: most events (interactions) are not for this view
+        if kind in _VIDEO_EVENTS:
+            return (f"v:{esc(event.video_id)}",)  # type: ignore[union-attr]
+        if kind in _USER_EVENTS:
+            return (f"u:{esc(event.user_id)}",)  # type: ignore[union-attr]
         return ()
 
     def fold(self, view: ViewReader, event: Event) -> Delta:
-        match event:
-            case UserRegistered() | UserProfileUpdated():
-                return _fold_user(view, event)
-            case _ if isinstance(event, _VIDEO_EVENTS):
-                return _fold_video(view, event)
-            case _:
-                return {}
+        kind = type(event)
+        if kind in _VIDEO_EVENTS:
+            return _fold_video(view, event)
+        if kind in _USER_EVENTS:
+            return _fold_user(view, event)  # type: ignore[arg-type]
+        return {}
 
 
 def _fold_user(view: ViewReader, event: UserRegistered | UserProfileUpdated) -> Delta:

@@ -92,12 +92,31 @@ _NO_CREATOR = CreatorCounts()
 _NO_PAIR = Pair()
 
 
+#: Event types this view folds; the rest are skipped with one set lookup before any ``match``.
+_HANDLED: frozenset[type] = frozenset(
+    (
+        ViewEnded,
+        Liked,
+        Unliked,
+        Commented,
+        Shared,
+        VideoUploaded,
+        VideoDetailsSubmitted,
+        VideoPublished,
+        VideoTranscoded,
+        UploadRequested,
+    )
+)
+
+
 class CountersProjection:
     name = "counters"
     version = 1
     value_type = CountersValue
 
     def keys(self, event: Event) -> Sequence[str]:
+        if type(event) not in _HANDLED:
+            return ()
         match event:
             case ViewEnded() | Liked() | Unliked():
                 vid = esc(event.video_id)
@@ -116,6 +135,8 @@ class CountersProjection:
                 return ()
 
     def fold(self, view: ViewReader, event: Event) -> Delta:
+        if type(event) not in _HANDLED:
+            return {}
         match event:
             case ViewEnded():
                 return _view_ended(view, event)

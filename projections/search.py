@@ -196,12 +196,31 @@ class _Tx:
         self.delta[key] = value
 
 
+#: Event types this view folds; the rest are skipped with one set lookup before any ``match``.
+_HANDLED: frozenset[type] = frozenset(
+    (
+        ViewEnded,
+        Liked,
+        Unliked,
+        VideoPublished,
+        VideoRemoved,
+        VideoDetailsSubmitted,
+        Followed,
+        Unfollowed,
+        UserRegistered,
+        UserProfileUpdated,
+    )
+)
+
+
 class SearchProjection:
     name = "search"
     version = 1
     value_type = SearchValue
 
     def keys(self, event: Event) -> Sequence[str]:
+        if type(event) not in _HANDLED:
+            return ()
         match event:
             case ViewEnded() | VideoPublished() | VideoRemoved() | VideoDetailsSubmitted():
                 return (f"v:{esc(event.video_id)}",)
@@ -217,6 +236,8 @@ class SearchProjection:
                 return ()
 
     def fold(self, view: ViewReader, event: Event) -> Delta:
+        if type(event) not in _HANDLED:
+            return {}
         match event:
             case ViewEnded():
                 return _engage(view, event.video_id, 1, 0)

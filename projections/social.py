@@ -79,12 +79,28 @@ _ZERO = FollowCounts()
 _NO_REF = VideoRef()
 
 
+#: Event types this view folds; the rest are skipped with one set lookup before any ``match``.
+_HANDLED: frozenset[type] = frozenset(
+    (
+        Followed,
+        Unfollowed,
+        VideoPublished,
+        VideoRemoved,
+        VideoDetailsSubmitted,
+        VideoUploaded,
+        UploadRequested,
+    )
+)
+
+
 class SocialProjection:
     name = "social"
     version = 1
     value_type = SocialValue
 
     def keys(self, event: Event) -> Sequence[str]:
+        if type(event) not in _HANDLED:
+            return ()
         match event:
             case Followed() | Unfollowed():
                 a, b = esc(event.user_id), esc(event.creator_id)
@@ -101,6 +117,8 @@ class SocialProjection:
                 return ()
 
     def fold(self, view: ViewReader, event: Event) -> Delta:
+        if type(event) not in _HANDLED:
+            return {}
         match event:
             case Followed():
                 return _follow(view, event.user_id, event.creator_id, event.ts, True)
