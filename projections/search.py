@@ -16,14 +16,13 @@ Keys (ids and terms escaped with ``common.esc``; ordered keys serve prefix queri
 - ``t:s:{title}:{sound}``             -> ``SoundStat`` (prefix-searchable sound titles)
 - ``w:{term}:{rank}:{video}``         -> ``Mark`` (posting of a caption word or hashtag; ``rank`` is
   ``999 - bucket(score)``, so a scan returns the most popular videos first; a posting moves only
-  when its video's score crosses a bucket, about 19% apart, so plays rarely rewrite postings)
+  when its video's score crosses a class boundary (~19% apart), so plays rarely rewrite postings)
 - ``u:{user}``                        -> ``UserDoc``; ``e:{follower}:{followee}`` -> ``Mark``
 - ``n:{name or name word}:{user}``    -> ``UserHit`` (prefix-searchable user names)
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
@@ -166,7 +165,11 @@ def tokenize(text: str) -> list[str]:
 
 
 def _bucket(score: int) -> int:
-    return min(999, int(4 * math.log2(score + 1)))
+    """Quarter-octave popularity class (integer ops only): scores 0-3 share one, then classes widen
+    geometrically (~19% apart), so a posting moves a few times per doubling of its video's score."""
+    x = score + 16
+    bits = x.bit_length()
+    return (bits << 2) | ((x >> (bits - 3)) & 3)
 
 
 def _posting(term: str, score: int, vid: str) -> str:
