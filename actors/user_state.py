@@ -222,10 +222,12 @@ def _move(state: UserState, event: Event, video: VideoInfo | None, params: State
 
 def _count(state: UserState, event: Event, video: VideoInfo | None) -> None:
     c = state.counts
+    seen_video = getattr(event, "video_id", None)  # any interaction with a video means it was seen
+    if seen_video is not None:
+        state.seen.add(seen_video)
     match event:
         case Impression():
             c.impressions += 1
-            state.seen.add(event.video_id)
         case ViewEnded(watch_ms=w, duration_ms=d, loops=n):
             c.views += 1
             if is_skip(w, d, n):
@@ -233,7 +235,6 @@ def _count(state: UserState, event: Event, video: VideoInfo | None) -> None:
             elif is_complete(w, d, n):
                 c.completes += 1
                 c.positives += 1
-            state.seen.add(event.video_id)
             state.last_video_id = event.video_id
             state.last_creator_id = video.creator_id if video is not None else None
         case Liked():
@@ -255,7 +256,6 @@ def _count(state: UserState, event: Event, video: VideoInfo | None) -> None:
             state.following.discard(event.creator_id)
         case NotInterested():
             c.not_interested += 1
-            state.seen.add(event.video_id)
             creator = event.creator_id
             sound = event.sound_id
             if creator is None and sound is None and video is not None:
@@ -266,7 +266,6 @@ def _count(state: UserState, event: Event, video: VideoInfo | None) -> None:
                 state.neg_sounds.add(sound)
         case Reported():
             c.reports += 1
-            state.seen.add(event.video_id)
         case UserRegistered():
             state.registered = True
             state.region = event.region

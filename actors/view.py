@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import msgspec
 
-from events.schema import Commented, Impression, Liked, NotInterested, Reported, Shared, ViewEnded
-
 from .seen import bloom_contains
 from .user_state import Counts, StateParams, UserState, personalisation
 
@@ -44,13 +42,10 @@ def might_have_seen(view: UserView, video_id: str) -> bool:
     return video_id in view.seen or bloom_contains(view.bloom, video_id, view.bloom_hashes)
 
 
-_VIDEO_EVENTS = (Impression, ViewEnded, Liked, Shared, Commented, NotInterested, Reported)
-
-
 def view_of(state: UserState, params: StateParams, *, known: bool = True) -> UserView:
     seen = state.seen.recent()
     if state.held:
-        extra = {e.video_id for e in state.held if isinstance(e, _VIDEO_EVENTS)} - set(seen)
+        extra = {v for e in state.held if (v := getattr(e, "video_id", None))} - set(seen)
         seen += sorted(extra)
     return UserView(
         user_id=state.user_id, version=state.version, known=known,
