@@ -1,4 +1,5 @@
-"""Social: the follow graph (followers, following, counts, mutual follows) and creators' published videos.
+"""Social: the follow graph (followers, following, counts, mutual follows), creators' published videos
+and the comments under each video.
 
 Follows are idempotent (following twice is one edge, unfollowing a non-edge is a no-op) and a
 self-follow is ignored. Mutual follows decide ``friends`` privacy (see ``catalog.is_visible``).
@@ -10,6 +11,8 @@ Keys (ids escaped with ``common.esc``; one key per edge so lists page by ``scan`
 - ``n:{user}``                            -> ``FollowCounts``
 - ``v:{video}``                           -> ``VideoRef`` (creator, privacy, current publication)
 - ``pv:{creator}:{inv_ts(published)}:{video}`` -> ``CreatorVideo`` (published videos, newest first)
+- ``cm:{video}:{inv_ts(ts)}:{comment}``  -> ``Comment`` (a video's comments, newest first; a
+  repeated ``comment_id`` at the same time is one comment)
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Literal
 import msgspec
 
 from events import (
+    Commented,
     Event,
     Followed,
     Unfollowed,
@@ -35,11 +39,13 @@ from .common import esc, inv_ts
 
 __all__ = [
     "PROJECTION",
+    "Comment",
     "CreatorVideo",
     "Edge",
     "FollowCounts",
     "SocialProjection",
     "VideoRef",
+    "comments",
     "counts",
     "followers",
     "following",
@@ -73,7 +79,14 @@ class CreatorVideo(msgspec.Struct, frozen=True, array_like=True, tag="sp"):
     privacy: Privacy = "public"
 
 
-SocialValue = Edge | FollowCounts | VideoRef | CreatorVideo
+class Comment(msgspec.Struct, frozen=True, array_like=True, tag="sc"):
+    comment_id: str
+    user_id: str
+    text: str
+    ts: int
+
+
+SocialValue = Edge | FollowCounts | VideoRef | CreatorVideo | Comment
 
 _ZERO = FollowCounts()
 _NO_REF = VideoRef()
@@ -82,6 +95,7 @@ _NO_REF = VideoRef()
 #: Event types this view folds; the rest are skipped with one set lookup before any ``match``.
 _HANDLED: frozenset[type] = frozenset(
     (
+        Commented,
         Followed,
         Unfollowed,
         VideoPublished,
@@ -114,7 +128,7 @@ class SocialProjection:
             ):
                 return (f"v:{esc(event.video_id)}",)
             case _:
-                return ()
+                return ()  # Commented: a blind write, nothing to read
 
     def fold(self, view: ViewReader, event: Event) -> Delta:
         if type(event) not in _HANDLED:
@@ -132,6 +146,9 @@ class SocialProjection:
                 return _publish(view, event)
             case VideoRemoved():
                 return _unpublish(view, event.video_id)
+            case Commented():
+                key = f"cm:{esc(event.video_id)}:{inv_ts(event.ts)}:{esc(event.comment_id)}"
+                return {key: Comment(event.comment_id, event.user_id, event.text, event.ts)}
             case _:
                 return {}
 
@@ -243,3 +260,8 @@ def recent_videos(
 ) -> list[CreatorVideo]:
     """The creator's published (not removed) videos, newest first, any privacy (filter with the catalog)."""
     return [value for _, value in _page(reader, f"pv:{esc(creator_id)}:", limit, offset)]  # type: ignore[misc]
+
+
+def comments(reader: QueryReader, video_id: str, *, limit: int = 20, offset: int = 0) -> list[Comment]:
+    """Comments under a video, newest first (callers show them only where the video is visible)."""
+    return [value for _, value in _page(reader, f"cm:{esc(video_id)}:", limit, offset)]  # type: ignore[misc]

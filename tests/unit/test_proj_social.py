@@ -5,10 +5,19 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from events import Followed, Unfollowed, VideoDetailsSubmitted, VideoPublished, VideoRemoved, VideoUploaded
+from events import (
+    Commented,
+    Followed,
+    Unfollowed,
+    VideoDetailsSubmitted,
+    VideoPublished,
+    VideoRemoved,
+    VideoUploaded,
+)
 from projections.base import fold_all
 from projections.social import (
     PROJECTION,
+    comments,
     counts,
     followers,
     following,
@@ -111,3 +120,16 @@ def test_fold_laws(events, split):
 @given(st.lists(unknown_ref_event(), max_size=20))
 def test_unknown_references_never_raise(events):
     _graph_consistent(check_fold_laws(PROJECTION, events, len(events) // 2))
+
+
+def test_comments_newest_first_with_paging():
+    events = [
+        Commented(
+            event_id=f"c{i}", ts=T0 + i, user_id=f"u{i}", video_id="v:1", comment_id=f"k{i}", text=f"t{i}"
+        )
+        for i in range(5)
+    ]
+    view = fold_all(PROJECTION, [*events, events[2]])  # a redelivered comment is stored once
+    assert [c.comment_id for c in comments(view, "v:1")] == ["k4", "k3", "k2", "k1", "k0"]
+    assert [c.text for c in comments(view, "v:1", limit=2, offset=1)] == ["t3", "t2"]
+    assert comments(view, "v") == [] and comments(view, "v:1")[0].user_id == "u4"
