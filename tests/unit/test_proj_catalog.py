@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from events import (
     AppealDecided,
+    Followed,
     AppealFiled,
     ModerationDecided,
     ModerationScored,
@@ -22,6 +23,7 @@ from events import (
     VideoTranscoded,
     VideoUploaded,
 )
+from projections import social
 from projections.base import fold_all
 from projections.catalog import (
     PROJECTION,
@@ -308,3 +310,20 @@ def test_unknown_references_never_raise(events):
     view = check_fold_laws(PROJECTION, events, len(events) // 2)
     for v in view.data.values():
         assert not (hasattr(v, "status") and v.status == "published" and v.creator_id is None)
+
+
+def test_friends_only_is_visible_to_mutual_follows_from_the_social_view():
+    follows = [
+        Followed(event_id=eid(), ts=T0, user_id="c1", creator_id="friend"),
+        Followed(event_id=eid(), ts=T0, user_id="friend", creator_id="c1"),
+        Followed(event_id=eid(), ts=T0, user_id="fan", creator_id="c1"),  # follows, not followed back
+        Followed(event_id=eid(), ts=T0, user_id="c1", creator_id="followed"),  # followed, not following
+    ]
+    events = [*full(privacy="friends"), *follows]
+    catalog, graph = fold_all(PROJECTION, events), fold_all(social.PROJECTION, events)
+
+    def sees(viewer):
+        return is_visible(catalog, "v1", viewer, follows_mutually=social.mutual(graph, "c1", viewer))
+
+    assert sees("c1") and sees("friend")
+    assert not sees("fan") and not sees("followed") and not sees("stranger")
