@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from events import (
     AppealDecided,
-    Followed,
     AppealFiled,
+    Followed,
     ModerationDecided,
     ModerationScored,
     Rendition,
