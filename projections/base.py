@@ -45,7 +45,11 @@ class QueryReader(ViewReader, Protocol):
     ``DictView`` implements it for tests; the stores provide one per view (``store.reader(projection)``).
     """
 
-    def scan(self, prefix: str, limit: int | None = None) -> list[tuple[str, Any]]: ...
+    def scan(
+        self, prefix: str, limit: int | None = None, *, start_after: str | None = None
+    ) -> list[tuple[str, Any]]:
+        """Entries whose key starts with ``prefix`` and sorts after ``start_after``, in key order."""
+        ...
 
 
 @runtime_checkable
@@ -83,9 +87,14 @@ class DictView:
     def get(self, key: str) -> Any | None:
         return self.data.get(key)
 
-    def scan(self, prefix: str, limit: int | None = None) -> list[tuple[str, Any]]:
-        """Entries whose key starts with ``prefix``, in key order (what the stores' ``scan`` returns)."""
+    def scan(
+        self, prefix: str, limit: int | None = None, *, start_after: str | None = None
+    ) -> list[tuple[str, Any]]:
+        """Entries whose key starts with ``prefix`` (and sorts after ``start_after``), in key order
+        (what the stores' ``scan`` returns)."""
         items = sorted((k, v) for k, v in self.data.items() if k.startswith(prefix))
+        if start_after is not None:
+            items = [(k, v) for k, v in items if k > start_after]
         return items if limit is None else items[:limit]
 
 
