@@ -28,6 +28,7 @@ class LadderConfig(msgspec.Struct, frozen=True, kw_only=True):
     preset: str = "veryfast"
     threads: int = 0  # per encoder; 0 lets libx264 decide
     max_fps: float = 60.0
+    strict_decode: bool = True  # a bitstream error in the source fails the transcode instead of concealing
 
 
 class Rung(msgspec.Struct, frozen=True, kw_only=True):

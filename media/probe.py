@@ -43,6 +43,10 @@ def evaluate(facts: ProbeFacts, limits: ProbeLimits) -> ProbeOutcome:
         detail = f" ({facts.decode_error})" if facts.decode_error else ""
         return Rejection(reason_code="undecodable",
                          message=f"The video stream could not be decoded{detail}; re-export the file and retry.")
+    damage = _damage(facts)
+    if damage:
+        return Rejection(reason_code="undecodable",
+                         message=f"The file is damaged ({damage}); export or upload it again.")
     fps = facts.fps
     if fps is None or not (limits.min_fps <= fps <= limits.max_fps):
         shown = "unknown" if fps is None else f"{fps:.3g}"
@@ -71,6 +75,21 @@ def evaluate(facts: ProbeFacts, limits: ProbeLimits) -> ProbeOutcome:
     )
 
 
+def _damage(facts: ProbeFacts) -> str | None:
+    if facts.decode_error:
+        return f"video: {facts.decode_error}"
+    if facts.audio_decode_error:
+        return f"audio: {facts.audio_decode_error}"
+    if facts.truncated:
+        return "truncated: its index points past the end of the file"
+    if facts.container == "mov" and facts.indexed_packets and facts.video_packets < facts.indexed_packets:
+        return f"truncated: {facts.video_packets} of {facts.indexed_packets} video frames present"
+    declared = facts.video_duration_s or facts.duration_s
+    if declared and facts.last_video_time_s is not None and facts.last_video_time_s < 0.9 * declared - 0.5:
+        return f"truncated: video stops at {facts.last_video_time_s:.1f} s of {declared:.1f} s"
+    return None
+
+
 def _sandbox_limits(limits: ProbeLimits) -> SandboxLimits:
     return SandboxLimits(timeout_s=limits.timeout_s, cpu_s=limits.cpu_s,
                          address_space_bytes=limits.address_space_bytes, max_open_files=limits.max_open_files)
@@ -84,7 +103,7 @@ def probe(path: str | Path, limits: ProbeLimits | None = None) -> ProbeOutcome:
         return Rejection(reason_code="not_video",
                          message=f"This is {sniffed.looks_like}, not an MP4/MOV or WebM/MKV video.")
     request = ProbeRequest(path=str(Path(path).resolve()), format=sniffed.format,
-                           decode_frames=limits.decode_frames)
+                           decode_frames=limits.decode_frames, full_decode_pixels=limits.full_decode_pixels)
     run = run_sandboxed(WORKER_MODULE, msgspec.json.encode(request), _sandbox_limits(limits))
     if run.timed_out:
         return Rejection(reason_code="timed_out",

@@ -1,13 +1,17 @@
 """The sandboxed probe child: ``python -m media.probe_worker`` reads a request on stdin, prints facts as JSON.
 
 It applies its resource limits before importing libav, opens only the demuxer the parent sniffed (plus a
-``format_whitelist`` of that one family and ``protocol_whitelist=file``), and decodes the first frames.
-If libav crashes this process, the parent sees a signal and rejects the upload.
+``format_whitelist`` of that one family and ``protocol_whitelist=file``), walks every packet (truncation,
+sample tables pointing past the end) and decodes strictly (``err_detect=explode``): in full for small
+sources, the first frames plus every keyframe for large ones. If libav crashes this process, the parent
+sees a signal and rejects the upload.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import Any
 
 import msgspec
 
@@ -15,13 +19,18 @@ from media.results import ProbeFacts, WorkerFailure
 from media.sandbox import apply_limits, limits_from_env
 from media.sniff import ALLOWED_DEMUXERS
 
-__all__ = ["ProbeRequest", "main", "open_options"]
+__all__ = ["STRICT_DECODE", "ProbeRequest", "main", "open_options"]
+
+#: Decoder options that turn concealed bitstream errors into errors.
+STRICT_DECODE = {"err_detect": "crccheck+bitstream+buffer+explode"}
+_HEAD_AUDIO_PACKETS = 64
 
 
 class ProbeRequest(msgspec.Struct, frozen=True, kw_only=True):
     path: str
     format: str
     decode_frames: int = 8
+    full_decode_pixels: int = 500_000_000
 
 
 def open_options(fmt: str) -> dict[str, str]:
@@ -34,13 +43,66 @@ def open_options(fmt: str) -> dict[str, str]:
     }
 
 
+def _index_past_end(stream: Any, size: int) -> tuple[int, bool]:
+    entries = stream.index_entries
+    n = len(entries)
+    return n, any(e.pos + e.size > size for e in entries) if n else False
+
+
+def _scan(av: Any, container: Any, v: Any, a: Any, req: ProbeRequest, facts: dict[str, object]) -> None:
+    """One pass over every packet: structure always, decoding strictly where asked."""
+    rate = float(facts["fps"] or 30.0)  # type: ignore[arg-type]
+    duration = float(facts.get("video_duration_s") or facts.get("duration_s") or 0.0)  # type: ignore[arg-type]
+    full = v.codec_context.width * v.codec_context.height * duration * rate <= req.full_decode_pixels
+    facts["full_decode"] = full
+    v.codec_context.thread_count = 1
+    v.codec_context.options = dict(STRICT_DECODE)
+    if a is not None:
+        a.codec_context.options = dict(STRICT_DECODE)
+    decoded = packets = audio_packets = 0
+    last_end: float | None = None
+    streams = [s for s in (v, a) if s is not None]
+    try:
+        for packet in container.demux(*streams):
+            if packet.size == 0:
+                continue
+            if packet.is_corrupt:
+                facts["truncated"] = True
+            if packet.stream is a:
+                audio_packets += 1
+                if audio_packets <= _HEAD_AUDIO_PACKETS and facts.get("audio_decode_error") is None:
+                    try:
+                        packet.decode()
+                    except (av.FFmpegError, ValueError) as exc:
+                        facts["audio_decode_error"] = str(exc)[:300]
+                continue
+            packets += 1
+            if packet.pts is not None and packet.time_base:
+                end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                last_end = end if last_end is None else max(last_end, end)
+            if not (full or decoded < req.decode_frames or packet.is_keyframe):
+                continue
+            for frame in packet.decode():
+                if decoded == 0:
+                    facts.update(decoded_width=frame.width, decoded_height=frame.height,
+                                 rotation=int(frame.rotation or 0))
+                decoded += 1
+        if full or decoded < req.decode_frames:
+            for frame in v.decode(None):
+                decoded += 1
+                del frame
+    except (av.FFmpegError, ValueError, MemoryError, OverflowError) as exc:
+        facts["decode_error"] = str(exc)[:300]
+    facts.update(decoded_frames=decoded, video_packets=packets, last_video_time_s=last_end)
+
+
 def _facts(req: ProbeRequest) -> ProbeFacts | WorkerFailure:
     import av  # after the limits are in place
 
     try:
         container = av.open(req.path, format=req.format, options=open_options(req.format))
-    except (av.FFmpegError, ValueError, OSError, UnicodeDecodeError) as exc:
-        return WorkerFailure(code="not_video", message=f"not a readable {req.format} file: {exc}")
+    except (av.FFmpegError, ValueError, OSError, UnicodeDecodeError, MemoryError) as exc:
+        return WorkerFailure(code="undecodable", message=f"not a readable {req.format} file: {exc}")
     with container:
         vstreams = list(container.streams.video)
         astreams = list(container.streams.audio)
@@ -49,30 +111,29 @@ def _facts(req: ProbeRequest) -> ProbeFacts | WorkerFailure:
             "container": req.format, "duration_s": duration,
             "video_streams": len(vstreams), "audio_streams": len(astreams),
         }
-        if astreams:
-            a = astreams[0]
-            facts.update(audio_codec=a.codec_context.name, audio_sample_rate=a.codec_context.sample_rate or None,
-                         audio_channels=a.codec_context.channels or None)
+        a = astreams[0] if astreams else None
+        if a is not None and a.codec_context is None:
+            facts.update(audio_codec="unknown", audio_decode_error="the audio codec is not supported")
+            a = None
+        elif a is not None:
+            ac = a.codec_context
+            facts.update(audio_codec=ac.name, audio_sample_rate=ac.sample_rate or None,
+                         audio_channels=ac.channels or None)
         if not vstreams:
             return msgspec.convert(facts, ProbeFacts)
         v = vstreams[0]
+        if v.codec_context is None:
+            facts.update(video_codec="unknown", decode_error="the video codec is not supported")
+            return msgspec.convert(facts, ProbeFacts)
         rate = v.average_rate or v.guessed_rate or v.base_rate
         vdur = float(v.duration * v.time_base) if v.duration and v.time_base else None
-        facts.update(video_codec=v.codec_context.name, width=v.codec_context.width, height=v.codec_context.height,
+        cc = v.codec_context
+        facts.update(video_codec=cc.name, width=cc.width, height=cc.height,
                      fps=float(rate) if rate else None, video_duration_s=vdur)
-        v.codec_context.thread_count = 1
-        decoded = 0
-        try:
-            for frame in container.decode(v):
-                if decoded == 0:
-                    facts.update(decoded_width=frame.width, decoded_height=frame.height,
-                                 rotation=int(frame.rotation or 0))
-                decoded += 1
-                if decoded >= req.decode_frames:
-                    break
-        except (av.FFmpegError, ValueError, MemoryError) as exc:
-            facts["decode_error"] = str(exc)[:300]
-        facts["decoded_frames"] = decoded
+        indexed, past_end = _index_past_end(v, os.path.getsize(req.path))
+        facts.update(indexed_packets=indexed, truncated=past_end)
+        if cc.width * cc.height > 0 and cc.width <= 8192 and cc.height <= 8192:
+            _scan(av, container, v, a, req, facts)
         return msgspec.convert(facts, ProbeFacts)
 
 
@@ -80,9 +141,13 @@ def main() -> None:
     apply_limits(limits_from_env())
     req = msgspec.json.decode(sys.stdin.buffer.read(), type=ProbeRequest)
     if req.format not in ALLOWED_DEMUXERS:
-        out: ProbeFacts | WorkerFailure = WorkerFailure(code="not_video", message=f"format {req.format!r} refused")
+        out: ProbeFacts | WorkerFailure = WorkerFailure(code="not_video",
+                                                        message=f"format {req.format!r} refused")
     else:
-        out = _facts(req)
+        try:
+            out = _facts(req)
+        except Exception as exc:  # a damaged file we did not foresee: still a clean answer
+            out = WorkerFailure(code="undecodable", message=f"{type(exc).__name__}: {str(exc)[:200]}")
     sys.stdout.buffer.write(msgspec.json.encode(out))
     sys.stdout.flush()
 

@@ -34,6 +34,9 @@ class ProbeLimits(msgspec.Struct, frozen=True, kw_only=True):
     min_fps: float = 1.0
     max_fps: float = 240.0
     decode_frames: int = 8
+    #: Sources up to this many pixel-frames (width x height x frames) are decoded in full, strictly;
+    #: larger ones get their first frames and every keyframe decoded. ~18 s of 720p30 by default.
+    full_decode_pixels: int = 500_000_000
     timeout_s: float = 20.0
     cpu_s: int = 15
     address_space_bytes: int = 1536 * 1024 * 1024
@@ -57,6 +60,12 @@ class ProbeFacts(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     decoded_height: int = 0
     rotation: int = 0
     decode_error: str | None = None
+    full_decode: bool = False
+    video_packets: int = 0
+    indexed_packets: int = 0
+    last_video_time_s: float | None = None
+    truncated: bool = False
+    audio_decode_error: str | None = None
     audio_codec: str | None = None
     audio_sample_rate: int | None = None
     audio_channels: int | None = None

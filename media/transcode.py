@@ -20,7 +20,7 @@ from media.encoders import encoder_options, pick_encoder
 from media.errors import TranscodeError
 from media.hls import MasterEntry, avc_codec_string, master_playlist, parse_media_playlist, peak_bitrate
 from media.ladder import LadderConfig, Rung, gop_frames, plan_ladder
-from media.probe_worker import open_options
+from media.probe_worker import STRICT_DECODE, open_options
 from media.results import ProbeResult
 from media.rotate import Rotator
 
@@ -128,6 +128,10 @@ def transcode(src: str | Path, out_dir: str | Path, probe: ProbeResult, config: 
         vin = src_c.streams.video[0]
         vin.codec_context.thread_type = "AUTO"
         ain = src_c.streams.audio[0] if src_c.streams.audio else None
+        if config.strict_decode:
+            for s in (vin, ain):
+                if s is not None:
+                    s.codec_context.options = dict(STRICT_DECODE)
         arate = None
         if ain is not None:
             arate = ain.codec_context.sample_rate if ain.codec_context.sample_rate in (44100, 48000) else 48000
