@@ -18,7 +18,7 @@ Keys (ids escaped with ``common.esc``; one key per edge so lists page by ``scan`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -221,7 +221,13 @@ PROJECTION = SocialProjection()
 # ------------------------------------------------------------------------------------- queries
 
 
-def _page(reader: QueryReader, prefix: str, limit: int, offset: int) -> list[tuple[str, object]]:
+def _page(
+    reader: QueryReader, prefix: str, limit: int, offset: int, after: str | None
+) -> list[tuple[str, Any]]:
+    """A page of ``prefix``'s entries: after the key suffix ``after`` (keyset paging, O(limit)) or,
+    without a cursor, skipping ``offset`` entries."""
+    if after is not None:
+        return reader.scan(prefix, limit, start_after=prefix + after)
     return reader.scan(prefix, offset + limit)[offset:]
 
 
@@ -229,16 +235,22 @@ def _unesc(part: str) -> str:
     return part.replace("%3A", ":").replace("%25", "%") if "%" in part else part
 
 
-def followers(reader: QueryReader, user_id: str, *, limit: int = 50, offset: int = 0) -> list[str]:
-    """Who follows ``user_id``, a page in id order."""
+def followers(
+    reader: QueryReader, user_id: str, *, limit: int = 50, after: str | None = None, offset: int = 0
+) -> list[str]:
+    """Who follows ``user_id``, a page in id order; ``after``: the last id of the previous page."""
     prefix = f"r:{esc(user_id)}:"
-    return [_unesc(key[len(prefix) :]) for key, _ in _page(reader, prefix, limit, offset)]
+    cursor = None if after is None else esc(after)
+    return [_unesc(key[len(prefix) :]) for key, _ in _page(reader, prefix, limit, offset, cursor)]
 
 
-def following(reader: QueryReader, user_id: str, *, limit: int = 50, offset: int = 0) -> list[str]:
-    """Whom ``user_id`` follows, a page in id order."""
+def following(
+    reader: QueryReader, user_id: str, *, limit: int = 50, after: str | None = None, offset: int = 0
+) -> list[str]:
+    """Whom ``user_id`` follows, a page in id order; ``after``: the last id of the previous page."""
     prefix = f"f:{esc(user_id)}:"
-    return [_unesc(key[len(prefix) :]) for key, _ in _page(reader, prefix, limit, offset)]
+    cursor = None if after is None else esc(after)
+    return [_unesc(key[len(prefix) :]) for key, _ in _page(reader, prefix, limit, offset, cursor)]
 
 
 def counts(reader: QueryReader, user_id: str) -> FollowCounts:
@@ -256,12 +268,23 @@ def mutual(reader: QueryReader, a: str, b: str) -> bool:
 
 
 def recent_videos(
-    reader: QueryReader, creator_id: str, *, limit: int = 30, offset: int = 0
+    reader: QueryReader,
+    creator_id: str,
+    *,
+    limit: int = 30,
+    after: CreatorVideo | None = None,
+    offset: int = 0,
 ) -> list[CreatorVideo]:
-    """The creator's published (not removed) videos, newest first, any privacy (filter with the catalog)."""
-    return [value for _, value in _page(reader, f"pv:{esc(creator_id)}:", limit, offset)]  # type: ignore[misc]
+    """The creator's published (not removed) videos, newest first, any privacy (filter with the
+    catalog); ``after``: the last video of the previous page."""
+    cursor = None if after is None else f"{inv_ts(after.published_at)}:{esc(after.video_id)}"
+    return [value for _, value in _page(reader, f"pv:{esc(creator_id)}:", limit, offset, cursor)]
 
 
-def comments(reader: QueryReader, video_id: str, *, limit: int = 20, offset: int = 0) -> list[Comment]:
-    """Comments under a video, newest first (callers show them only where the video is visible)."""
-    return [value for _, value in _page(reader, f"cm:{esc(video_id)}:", limit, offset)]  # type: ignore[misc]
+def comments(
+    reader: QueryReader, video_id: str, *, limit: int = 20, after: Comment | None = None, offset: int = 0
+) -> list[Comment]:
+    """Comments under a video, newest first (show them only where the video is visible);
+    ``after``: the last comment of the previous page."""
+    cursor = None if after is None else f"{inv_ts(after.ts)}:{esc(after.comment_id)}"
+    return [value for _, value in _page(reader, f"cm:{esc(video_id)}:", limit, offset, cursor)]

@@ -67,6 +67,12 @@ def test_follower_paging():
     pages = [followers(view, "star", limit=10, offset=o) for o in (0, 10, 20, 30)]
     assert pages[0] == fans[:10] and pages[1] == fans[10:20] and pages[2] == fans[20:] and pages[3] == []
     assert following(view, "star") == ["x:y"] and followers(view, "x:y") == ["star"]
+    cursor_pages, after = [], None
+    while page := followers(view, "star", limit=7, after=after):
+        cursor_pages.append(page)
+        after = page[-1]
+    assert [len(p) for p in cursor_pages] == [7, 7, 7, 4] and [f for p in cursor_pages for f in p] == fans
+    assert following(view, "star", after="x:y") == []
 
 
 def test_recent_published_videos_newest_first():
@@ -85,6 +91,8 @@ def test_recent_published_videos_newest_first():
     assert [v.video_id for v in recent_videos(view, "c")] == ["v2", "v3", "v1"]
     assert recent_videos(view, "c")[2].privacy == "friends"
     assert [v.video_id for v in recent_videos(view, "c", limit=1, offset=1)] == ["v3"]
+    first = recent_videos(view, "c", limit=1)
+    assert [v.video_id for v in recent_videos(view, "c", after=first[0])] == ["v3", "v1"]
     view = fold_all(PROJECTION, [VideoRemoved(event_id="r", ts=T0 + 60, video_id="v2")], view)
     assert [v.video_id for v in recent_videos(view, "c")] == ["v3", "v1"]
     details = VideoDetailsSubmitted(
@@ -132,4 +140,6 @@ def test_comments_newest_first_with_paging():
     view = fold_all(PROJECTION, [*events, events[2]])  # a redelivered comment is stored once
     assert [c.comment_id for c in comments(view, "v:1")] == ["k4", "k3", "k2", "k1", "k0"]
     assert [c.text for c in comments(view, "v:1", limit=2, offset=1)] == ["t3", "t2"]
+    newest = comments(view, "v:1", limit=2)
+    assert [c.text for c in comments(view, "v:1", limit=2, after=newest[-1])] == ["t2", "t1"]
     assert comments(view, "v") == [] and comments(view, "v:1")[0].user_id == "u4"
