@@ -393,15 +393,24 @@ def age_allowed(video: VideoView, viewer_birth_year: int | None, now_us: int) ->
     return video.age_rating != "mature" or is_adult(viewer_birth_year, now_us)
 
 
-def videos_by_status(reader: QueryReader, status: Status, limit: int = 100) -> list[Listed]:
-    """Videos currently in ``status``, longest there first (e.g. ``failed`` or ``in_review``)."""
-    return [value for _, value in reader.scan(f"s:{status}:", limit)]
+def videos_by_status(
+    reader: QueryReader, status: Status, limit: int = 100, *, after: Listed | None = None
+) -> list[Listed]:
+    """Videos currently in ``status``, longest there first (e.g. ``failed`` or ``in_review``);
+    ``after``: the last entry of the previous page."""
+    prefix = f"s:{status}:"
+    start = None if after is None else _status_key(status, after.ts, esc(after.video_id))
+    return [value for _, value in reader.scan(prefix, limit, start_after=start)]
 
 
-def published_videos(reader: QueryReader, limit: int = 100, *, since_us: int = 0) -> list[Listed]:
-    """Published public videos, newest first, published at or after ``since_us`` (the fresh pool)."""
+def published_videos(
+    reader: QueryReader, limit: int = 100, *, since_us: int = 0, after: Listed | None = None
+) -> list[Listed]:
+    """Published public videos, newest first, published at or after ``since_us`` (the fresh pool);
+    ``after``: the last entry of the previous page."""
+    start = None if after is None else f"p:{inv_ts(after.ts)}:{esc(after.video_id)}"
     out: list[Listed] = []
-    for _, value in reader.scan("p:", limit):
+    for _, value in reader.scan("p:", limit, start_after=start):
         if value.ts < since_us:
             break
         out.append(value)

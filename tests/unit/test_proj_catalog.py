@@ -259,6 +259,8 @@ def test_published_list_newest_first_and_only_public():
     assert [x.video_id for x in published_videos(view)] == ["v2", "v1"]
     assert [x.video_id for x in published_videos(view, since_us=T0 + 50)] == ["v2"]
     assert [x.video_id for x in published_videos(view, limit=1)] == ["v2"]
+    first = published_videos(view, limit=1)[0]
+    assert [x.video_id for x in published_videos(view, after=first)] == ["v1"]
     view = fold_all(PROJECTION, [VideoRemoved(event_id=eid(), ts=T0 + 300, video_id="v2")], view)
     assert [x.video_id for x in published_videos(view)] == ["v1"]
     view = fold_all(PROJECTION, [details("v1", privacy="friends", ts=T0 + 301)], view)
@@ -273,6 +275,8 @@ def test_videos_by_status_oldest_first():
     ]
     view = fold_all(PROJECTION, events)
     assert [x.video_id for x in videos_by_status(view, "failed")] == ["v3", "v2"]
+    oldest = videos_by_status(view, "failed", limit=1)[0]
+    assert [x.video_id for x in videos_by_status(view, "failed", after=oldest)] == ["v2"]
     assert [x.video_id for x in videos_by_status(view, "processing")] == ["v1"]
     view = fold_all(PROJECTION, [transcoded("v2", ts=T0 + 50)], view)
     assert [x.video_id for x in videos_by_status(view, "failed")] == ["v3"]
