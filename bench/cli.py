@@ -81,3 +81,44 @@ def log_bench(url: str, n_events: int, partitions: int, batch: int, producers: i
             table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
     Console().print(table)
     click.echo(str(result["durability"]))
+
+
+@bench.command(name="shards")
+@click.option("--users", type=click.IntRange(min=1), default=2_000, show_default=True)
+@click.option("--events", "n_events", type=click.IntRange(min=1), default=100_000, show_default=True,
+              help="Interactions in the log when the shards start (the apply_eps workload).")
+@click.option("--shards", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--partitions", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--videos", type=click.IntRange(min=1), default=1_000, show_default=True)
+@click.option("--probes", type=click.IntRange(min=1), default=300, show_default=True,
+              help="Freshness probes (append -> applied by the owning shard).")
+@click.option("--reads", type=click.IntRange(min=1), default=2_000, show_default=True,
+              help="Sequential get_state calls timed.")
+@click.option("--load-eps", type=click.IntRange(min=0), default=1_000, show_default=True,
+              help="Background interactions per second appended during the freshness probes.")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--keep", is_flag=True, help="Keep the benchmark's log and checkpoints.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def shards_bench(users: int, n_events: int, shards: int, partitions: int, videos: int, probes: int,
+                 reads: int, load_eps: int, seed: int, keep: bool, as_json: bool) -> None:
+    """User shards on a local Ray: apply throughput, freshness (append -> state), get_state latency."""
+    from .shards import ShardBenchConfig, run_shard_bench
+
+    if partitions < shards:
+        raise click.BadParameter("needs at least as many partitions as shards", param_hint="--partitions")
+    cfg = ShardBenchConfig(users=users, events=n_events, shards=shards, partitions=partitions, videos=videos,
+                           probes=probes, reads=reads, load_eps=load_eps, seed=seed, keep=keep)
+    try:
+        with _phases() as phase:
+            result = run_shard_bench(cfg, phase)
+    except EventsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    table = Table(title="reel bench shards", title_justify="left")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in result.items():
+        table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+    Console().print(table)
