@@ -58,12 +58,12 @@ def plan_ladder(display_width: int, display_height: int, fps: float, config: Lad
     vertical = display_height > display_width
     wanted = sorted(r for r in config.rungs if r <= short)
     fps_scale = 1.0 if fps <= 30.5 else math.sqrt(fps / 30.0)
-    if not wanted:  # tiny source: one rung at its own size
-        wanted = [_even(short) if short >= 2 else 2]
+    if not wanted:  # tiny source: one rung at its own size (rounded down to even)
+        wanted = [max(2, short // 2 * 2)]
     out: list[Rung] = []
     for rung in wanted:
         s = _even(rung)
-        lng = _even(long_ * s / short)
+        lng = min(_even(long_ * s / short), max(2, long_ // 2 * 2))
         w, h = (s, lng) if vertical else (lng, s)
         base = config.rungs.get(rung) or min(config.rungs.values()) * rung / min(config.rungs)
         kbps = int(base * fps_scale)

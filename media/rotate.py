@@ -1,4 +1,7 @@
-"""Turn decoded frames upright according to the source's display rotation (clockwise degrees)."""
+"""Turn decoded frames upright by the source's display matrix (PyAV's ``frame.rotation``: degrees counterclockwise).
+
+Matches what the ffmpeg CLI's autorotate shows (checked by a test against ffmpeg).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from av.filter import Graph
 
 __all__ = ["Rotator"]
 
-_FILTERS = {90: [("transpose", "clock")], 180: [("hflip", ""), ("vflip", "")], 270: [("transpose", "cclock")]}
+_FILTERS = {90: [("transpose", "cclock")], 180: [("hflip", ""), ("vflip", "")], 270: [("transpose", "clock")]}
 
 
 class Rotator:
