@@ -88,6 +88,7 @@ class AnalyticsDay(msgspec.Struct, frozen=True, kw_only=True, tag="ad"):
 
 AnalyticsValue = VideoOwner | Viewer | Mark | AnalyticsDay
 
+_replace = msgspec.structs.replace
 _EMPTY = AnalyticsDay()
 _MARK = Mark()
 _UNKNOWN = Viewer(region="unknown")
@@ -224,17 +225,12 @@ class AnalyticsProjection:
             first = view.get(seen) is None
             if first:
                 delta[seen] = _MARK
-            delta[key] = AnalyticsDay(
+            delta[key] = _replace(
+                old,
                 views=old.views + 1,
                 unique_viewers=old.unique_viewers + first,
                 watch_ms=old.watch_ms + watch,
                 completion=old.completion + done,
-                likes=old.likes,
-                unlikes=old.unlikes,
-                comments=old.comments,
-                shares=old.shares,
-                follows=old.follows,
-                unfollows=old.unfollows,
                 regions=_add(old.regions, viewer.region) if first else old.regions,
                 ages=_add(old.ages, band) if first else old.ages,
             )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from math import log2 as _log2
 from typing import Any
 
 import msgspec
@@ -44,7 +45,6 @@ from .common import (
     SHORT_CLIP_MS,
     SKIP_MIN_MS,
     SKIP_MIN_SHARE,
-    decayed_add,
     decayed_value,
     esc,
     normalize_hashtag,
@@ -131,6 +131,7 @@ class UserStats(msgspec.Struct, frozen=True, kw_only=True, tag="fu"):
 
 FeatureValue = VideoStats | UserStats
 
+_replace = msgspec.structs.replace
 _EMPTY_VIDEO = VideoStats()
 _EMPTY_USER = UserStats()
 
@@ -143,16 +144,25 @@ def _ukey(user_id: str) -> str:
     return "u:" + esc(user_id)
 
 
-def _bump(
-    ranks: dict[str, float], keys: Iterable[str], ts: int, w: float, cfg: FeatureConfig
-) -> dict[str, float]:
+def _bump(ranks: dict[str, float], keys: Iterable[str], point: float, cfg: FeatureConfig) -> dict[str, float]:
+    """``ranks`` with ``keys`` bumped by a weight given as ``point`` = log2(weight) + ts / half-life
+    (``common.decayed_add`` inlined: it runs for every view); trimmed to ``top_n`` past ``top_n + slack``."""
     new = dict(ranks)
-    hl = cfg.half_life_us
     for k in keys:
-        new[k] = decayed_add(new.get(k), ts, w, hl)
+        r = new.get(k)
+        if r is None:
+            new[k] = point
+        elif r >= point:
+            new[k] = r + _log2(1.0 + 2.0 ** (point - r))
+        else:
+            new[k] = point + _log2(1.0 + 2.0 ** (r - point))
     if len(new) > cfg.top_n + cfg.slack:
         new = dict(sorted(new.items(), key=lambda kv: (-kv[1], kv[0]))[: cfg.top_n])
     return new
+
+
+def _point(ts: int, weight: float, cfg: FeatureConfig) -> float:
+    return ts / cfg.half_life_us + _log2(weight)
 
 
 class FeaturesProjection:
@@ -211,7 +221,8 @@ class FeaturesProjection:
                     return {}
                 key = _ukey(uid)
                 u: UserStats = view.get(key) or _EMPTY_USER
-                creators = _bump(u.creators, (cid,), ts, self.config.w_follow, self.config)
+                point = _point(ts, self.config.w_follow, self.config)
+                creators = _bump(u.creators, (cid,), point, self.config)
                 return {key: msgspec.structs.replace(u, creators=creators, updated_ts=max(u.updated_ts, ts))}
             case NotInterested():
                 return self._not_interested(view, event)
@@ -247,18 +258,11 @@ class FeaturesProjection:
         vkey, ukey = _vkey(event.video_id), _ukey(event.user_id)
         v: VideoStats = view.get(vkey) or _EMPTY_VIDEO
         u: UserStats = view.get(ukey) or _EMPTY_USER
-        new_v = VideoStats(
-            creator_id=v.creator_id,
-            hashtags=v.hashtags,
-            sound_id=v.sound_id,
-            impressions=v.impressions,
+        new_v = _replace(
+            v,
             views=v.views + 1,
             completes=v.completes + complete,
             skips=v.skips + skip,
-            likes=v.likes,
-            shares=v.shares,
-            comments=v.comments,
-            reports=v.reports,
             watch_ms=v.watch_ms + watch,
             updated_ts=ts if ts > v.updated_ts else v.updated_ts,
         )
@@ -267,13 +271,11 @@ class FeaturesProjection:
             w = cfg.w_view * min(share, cfg.max_completion)
             if w > 0.0:
                 creators, hashtags, sounds = self._affinities(u, v, ts, w)
-        new_u = UserStats(
+        new_u = _replace(
+            u,
             views=u.views + 1,
             completes=u.completes + complete,
             skips=u.skips + skip,
-            likes=u.likes,
-            shares=u.shares,
-            comments=u.comments,
             watch_ms=u.watch_ms + watch,
             creators=creators,
             hashtags=hashtags,
@@ -286,9 +288,10 @@ class FeaturesProjection:
         self, u: UserStats, v: VideoStats, ts: int, w: float
     ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
         cfg = self.config
-        creators = u.creators if v.creator_id is None else _bump(u.creators, (v.creator_id,), ts, w, cfg)
-        hashtags = _bump(u.hashtags, v.hashtags, ts, w, cfg) if v.hashtags else u.hashtags
-        sounds = u.sounds if v.sound_id is None else _bump(u.sounds, (v.sound_id,), ts, w, cfg)
+        p = _point(ts, w, cfg)
+        creators = u.creators if v.creator_id is None else _bump(u.creators, (v.creator_id,), p, cfg)
+        hashtags = _bump(u.hashtags, v.hashtags, p, cfg) if v.hashtags else u.hashtags
+        sounds = u.sounds if v.sound_id is None else _bump(u.sounds, (v.sound_id,), p, cfg)
         return creators, hashtags, sounds
 
     def _engage(self, view: ViewReader, event: Liked | Shared | Commented) -> Delta:

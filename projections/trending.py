@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -146,6 +147,15 @@ def _scopes(v: TrendVideo) -> list[str]:
     if v.sound_id is not None:
         out.append(f"sound:{v.sound_id}")
     return out
+
+
+@lru_cache(maxsize=65_536)
+def _scope_keys(hashtags: tuple[str, ...], sound_id: str | None) -> tuple[str, ...]:
+    """Keys of the non-regional top lists of a live video with these hashtags and sound."""
+    keys = ["t:global", *(f"t:hashtag:{h}" for h in hashtags)]
+    if sound_id is not None:
+        keys.append(f"t:sound:{sound_id}")
+    return tuple(keys)
 
 
 def _min_of(entries: dict[str, float]) -> tuple[str | None, float | None]:
@@ -288,22 +298,12 @@ class TrendingProjection:
         live = old.published and not old.removed
         if since is None and live and crossed(rank, ts, cfg):
             since = ts
-        new = TrendVideo(
-            creator_id=old.creator_id,
-            hashtags=old.hashtags,
-            sound_id=old.sound_id,
-            published=old.published,
-            removed=old.removed,
-            rank=rank,
-            regions=regions,
-            since=since,
-        )
+        new = msgspec.structs.replace(old, rank=rank, regions=regions, since=since)
         delta: dict[str, Any] = {vkey: new}
         if live:
             vid = event.video_id
             cap = cfg.capacity
-            for scope in _scopes(new):
-                tkey = _tkey(scope)
+            for tkey in _scope_keys(new.hashtags, new.sound_id):
                 changed = _offer(view.get(tkey), vid, rank, cap)
                 if changed is not None:
                     delta[tkey] = changed
