@@ -52,6 +52,10 @@ class UserShard:
             raise ShardUnavailableError(shard=self._core.index, detail="still recovering")
         return self._core
 
+    async def ping(self) -> int:
+        """Liveness (answers even while recovering): the shard's index."""
+        return self._core.index
+
     async def get_state(self, user_id: str) -> UserView:
         return (await self._ready()).get_state(user_id)
 

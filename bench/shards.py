@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import shutil
 import tempfile
@@ -137,11 +138,15 @@ async def _run(cfg: ShardBenchConfig, root: Path, phase: Phase) -> dict[str, Any
 
             users = [f"u{rng.randrange(cfg.users):07d}" for _ in range(cfg.reads)]
             reads: list[float] = []
+            pings: list[float] = []  # the floor: an empty actor call, interleaved with the reads
             tick = phase("get_state", cfg.reads)
             for u in users:
                 t = time.perf_counter()
                 await router.get_state(u)
                 reads.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                await router.handle(u).ping.remote()
+                pings.append(time.perf_counter() - t)
                 tick(1)
         finally:
             for h in handles:
@@ -155,6 +160,8 @@ async def _run(cfg: ShardBenchConfig, root: Path, phase: Phase) -> dict[str, Any
         "get_state_p99_ms": round(_pct(reads, 0.99) * 1e3, 3),
         "get_state_p50_ms": round(_pct(reads, 0.50) * 1e3, 3),
         "freshness_max_ms": round(max(fresh) * 1e3, 2),
+        "ray_call_p50_ms": round(_pct(pings, 0.50) * 1e3, 3),
+        "ray_call_p99_ms": round(_pct(pings, 0.99) * 1e3, 3),
         "events": cfg.events, "events_applied": applied, "users": cfg.users, "videos": cfg.videos,
         "shards": cfg.shards, "partitions": cfg.partitions, "dim": cfg.dim, "probes": cfg.probes,
         "background_events_during_probes": loaded, "reads": cfg.reads, "shards_ready_s": round(ready_s, 2),
@@ -168,7 +175,7 @@ def run_shard_bench(cfg: ShardBenchConfig, phase: Phase) -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix="reel-bench-shards-", dir=cfg.workdir))
     started = not ray.is_initialized()
     if started:
-        ray.init(include_dashboard=False, logging_level="warning", log_to_driver=False)
+        ray.init(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
     try:
         return asyncio.run(_run(cfg, root, phase))
     finally:
