@@ -53,12 +53,14 @@ from .common import (
 __all__ = [
     "DEFAULT_CONFIG",
     "PROJECTION",
+    "CrossFeatures",
     "FeatureConfig",
     "FeaturesProjection",
     "UserFeatures",
     "UserStats",
     "VideoFeatures",
     "VideoStats",
+    "cross_features",
     "smoothed",
     "user_features",
     "video_features",
@@ -468,4 +470,24 @@ def user_features(
         hashtags=_scores(s.hashtags, now, hl, k),
         sounds=_scores(s.sounds, now, hl, k),
         updated_ts=s.updated_ts,
+    )
+
+
+class CrossFeatures(msgspec.Struct, frozen=True, kw_only=True):
+    """How much a user likes what a video is made of (0.0 where the user has no affinity)."""
+
+    creator: float
+    hashtag_max: float
+    hashtag_sum: float
+    sound: float
+
+
+def cross_features(user: UserFeatures, video: VideoFeatures) -> CrossFeatures:
+    """The ranker's user x video features: the user's affinity to the video's creator, hashtags, sound."""
+    tags = [user.hashtags.get(h, 0.0) for h in video.hashtags]
+    return CrossFeatures(
+        creator=user.creators.get(video.creator_id, 0.0) if video.creator_id is not None else 0.0,
+        hashtag_max=max(tags, default=0.0),
+        hashtag_sum=sum(tags),
+        sound=user.sounds.get(video.sound_id, 0.0) if video.sound_id is not None else 0.0,
     )

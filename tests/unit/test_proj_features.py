@@ -24,6 +24,7 @@ from projections.features import (
     PROJECTION,
     FeatureConfig,
     FeaturesProjection,
+    cross_features,
     smoothed,
     user_features,
     video_features,
@@ -149,6 +150,23 @@ def test_affinities_order_by_decayed_engagement():
     later = user_features(fold_all(PROJECTION, events), "u", now_us=T0 + 4 + cfg.half_life_us)
     assert later.creators["kitty"] == pytest.approx(0.95, rel=1e-6)
     assert list(later.creators) == list(f.creators)
+
+
+def test_cross_features_look_up_the_videos_creator_hashtags_and_sound():
+    events = [
+        details("v1", "kitty", ("cats", "pets"), "purr"),
+        details("v2", "doggo", ("dogs", "pets"), "woof"),
+        details("v3", "other", ("cars",)),
+        watch("u", "v1", T0),
+    ]
+    view = fold_all(PROJECTION, events)
+    user = user_features(view, "u")
+    c1 = cross_features(user, video_features(view, "v1"))
+    assert (c1.creator, c1.hashtag_max, c1.hashtag_sum, c1.sound) == pytest.approx((0.95, 0.95, 1.9, 0.95))
+    c2 = cross_features(user, video_features(view, "v2"))
+    assert (c2.creator, c2.hashtag_max, c2.sound) == pytest.approx((0.0, 0.95, 0.0))
+    c3 = cross_features(user, video_features(view, "nope"))
+    assert (c3.creator, c3.hashtag_sum, c3.sound) == (0.0, 0.0, 0.0)
 
 
 def test_recent_engagement_outweighs_old_engagement():
