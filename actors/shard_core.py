@@ -112,6 +112,7 @@ class ShardCore:
         self._last_refresh_t = 0.0
         self._saving: asyncio.Task[None] | None = None
         self._closing = False
+        self._run_task: asyncio.Task[Any] | None = None
         self._new_miss = False
         if not config.start_paused:
             self.resumed.set()
@@ -149,6 +150,7 @@ class ShardCore:
 
     async def run(self) -> None:
         """Consume until ``close``: poll, fold, retry held users, checkpoint."""
+        self._run_task = asyncio.current_task()
         await self.resumed.wait()
         assert self._consumer is not None
         cfg = self.config
@@ -276,7 +278,13 @@ class ShardCore:
         }
 
     async def close(self) -> None:
+        """Stop consuming (after the batch in hand), finish a checkpoint in flight, close the log."""
         self._closing = True
+        self.resumed.set()
+        task = self._run_task
+        if task is not None and not task.done() and task is not asyncio.current_task():
+            await asyncio.wait({task}, timeout=self.config.poll_timeout_s + 5.0)
+            task.cancel()
         if self._saving is not None:
             await asyncio.shield(self._saving)
         if self._consumer is not None:

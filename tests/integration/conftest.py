@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +21,7 @@ def ray_session() -> Iterator[Any]:
     started = not ray.is_initialized()
     if started:
         ray.init(num_cpus=2, include_dashboard=False, namespace="reelstack-tests",
-                 logging_level="warning", log_to_driver=False)
+                 logging_level=logging.WARNING, log_to_driver=False)
     yield ray
     if started:
         ray.shutdown()

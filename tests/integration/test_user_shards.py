@@ -55,10 +55,11 @@ def _catalog(rng: random.Random) -> tuple[list[Event], list[Event]]:
         return VideoDetailsSubmitted(event_id=f"d-{vid}", ts=T0 - 10_000_000 + i, video_id=vid,
                                      creator_id=f"c{i % 40:02d}", caption=f"clip {i} about {tags[0]}",
                                      hashtags=tags, sound_id=f"s{i % 25:02d}")
-    users = [UserRegistered(event_id=f"r-{u}", ts=T0 - 5_000_000 + u, user_id=f"u{u:04d}",
+    users: list[Event] = [UserRegistered(event_id=f"r-{u}", ts=T0 - 5_000_000 + u, user_id=f"u{u:04d}",
                             region=rng.choice(("GB", "US", "BR")), birth_year=rng.choice((None, 1990, 2008)))
              for u in range(USERS) if u % 4]  # every 4th user never registers: a cold-start default
-    return [details(i, False) for i in range(VIDEOS)] + users, [details(i, True) for i in range(LATE)]
+    videos: list[Event] = [details(i, False) for i in range(VIDEOS)]
+    return videos + users, [details(i, True) for i in range(LATE)]
 
 
 def _interactions(rng: random.Random, n: int) -> list[Event]:

@@ -15,6 +15,7 @@ from actors.snapshot import from_record, to_record
 from actors.user_state import StateParams, UserState, VideoInfo, apply, new_state, personalisation
 from actors.view import might_have_seen, view_of
 from events.schema import (
+    Event,
     Followed,
     Impression,
     Liked,
@@ -205,7 +206,7 @@ def _lookup(known: dict[str, VideoInfo]):  # type: ignore[no-untyped-def]
 
 def test_held_back_events_apply_in_order_once_the_embedding_arrives() -> None:
     known = {"a": video("a", 0), "b": video("b", 1)}
-    events = [view("a", T0, 20_000), view("late", T0 + 10, 20_000),
+    events: list[Event] = [view("a", T0, 20_000), view("late", T0 + 10, 20_000),
               Liked(event_id=eid(), ts=T0 + 20, user_id="u1", video_id="b"), view("b", T0 + 30, 1_000)]
     live = new_state("u1", P)
     held = [step(live, e, _lookup(known), P) for e in events]
