@@ -10,10 +10,12 @@ Scopes: ``global``, ``region:XX`` (the *viewer's* region, a separate rank per vi
 ``hashtag:x`` and ``sound:y`` (the video's global rank). Only published, not removed videos are in the
 top lists; engagement that arrives before ``VideoPublished`` (partitions interleave) still counts.
 
-Each top list keeps the ``capacity`` best videos exactly. Ranks only grow, so an entry leaves a list
-only when a better video takes its place or when it is removed; ``floor`` is an upper bound on every
-video outside the list (recorded when a full list loses an entry), so a list that shrank is refilled
-only by videos that are certainly better than everything outside it — every list is the exact top-n.
+Each top list holds exactly the live videos of its scope whose rank is above its ``floor``: a video
+is offered whenever its rank grows or it enters the scope, and is added if it beats the floor; once
+the list holds more than ``capacity + slack`` entries it is sorted and cut to ``capacity``, and the
+floor rises to the best rank cut. Ranks only grow, so nothing outside ever beats the floor without
+being offered again — every list is the exact top-n of its scope (n >= capacity unless removals
+shrank it), without re-decaying or scanning anything.
 
 "Your video is trending": a video whose global velocity first reaches ``threshold`` while published
 gets ``since`` (the event time) here; the notifications view detects the same crossing with the same
@@ -78,7 +80,8 @@ class TrendingConfig:
     w_comment: float = 4.0
     w_share: float = 6.0
     threshold: float = 50.0  # decayed velocity at which a video is "trending"
-    capacity: int = 200  # entries kept per top list
+    capacity: int = 200  # entries a top list is trimmed to ...
+    slack: int = 56  # ... once it holds more than capacity + slack (trimming is a sort)
     max_hashtags: int = 10  # scopes per video are bounded
 
 
@@ -102,9 +105,7 @@ class TrendUser(msgspec.Struct, frozen=True, kw_only=True, tag="tu"):
 
 class TopList(msgspec.Struct, frozen=True, kw_only=True, tag="tt"):
     entries: dict[str, float] = {}  # video -> rank, the exact top-n of the scope
-    min_id: str | None = None
-    min_rank: float | None = None
-    floor: float | None = None  # >= the rank of every published video of the scope not in entries
+    floor: float | None = None  # >= the rank of every live video of the scope that is not in entries
 
 
 TrendValue = TrendVideo | TrendUser | TopList
@@ -158,55 +159,31 @@ def _scope_keys(hashtags: tuple[str, ...], sound_id: str | None) -> tuple[str, .
     return tuple(keys)
 
 
-def _min_of(entries: dict[str, float]) -> tuple[str | None, float | None]:
-    if not entries:
-        return None, None
-    vid = min(entries, key=entries.__getitem__)
-    return vid, entries[vid]
-
-
-def _offer(top: TopList | None, vid: str, rank: float, capacity: int) -> TopList | None:
+def _offer(top: TopList | None, vid: str, rank: float, cfg: TrendingConfig) -> TopList | None:
     """The list after ``vid``'s rank grew to ``rank`` (None: unchanged)."""
     if top is None:
-        return TopList(entries={vid: rank}, min_id=vid, min_rank=rank)
+        return TopList(entries={vid: rank})
     entries = top.entries
-    if vid in entries:
-        new = dict(entries)
-        new[vid] = rank
-        if vid == top.min_id:
-            mid, mrank = _min_of(new)
-            return TopList(entries=new, min_id=mid, min_rank=mrank, floor=top.floor)
-        return TopList(entries=new, min_id=top.min_id, min_rank=top.min_rank, floor=top.floor)
-    if len(entries) < capacity:
-        if top.floor is not None and rank <= top.floor:
-            return None
-        new = dict(entries)
-        new[vid] = rank
-        if top.min_rank is None or rank < top.min_rank:
-            return TopList(entries=new, min_id=vid, min_rank=rank, floor=top.floor)
-        return TopList(entries=new, min_id=top.min_id, min_rank=top.min_rank, floor=top.floor)
-    assert top.min_rank is not None and top.min_id is not None
-    if rank <= top.min_rank:
+    floor = top.floor
+    if vid not in entries and floor is not None and rank <= floor:
         return None
     new = dict(entries)
-    del new[top.min_id]
     new[vid] = rank
-    mid, mrank = _min_of(new)
-    return TopList(entries=new, min_id=mid, min_rank=mrank, floor=top.floor)
+    if len(new) > cfg.capacity + cfg.slack:
+        ranked = sorted(new.items(), key=lambda kv: (-kv[1], kv[0]))
+        cut = ranked[cfg.capacity][1]  # the best of those that leave bounds everything outside
+        new = dict(ranked[: cfg.capacity])
+        floor = cut if floor is None else max(floor, cut)
+    return TopList(entries=new, floor=floor)
 
 
-def _drop(top: TopList | None, vid: str, capacity: int) -> TopList | None:
-    """The list without ``vid`` (None: unchanged)."""
+def _drop(top: TopList | None, vid: str) -> TopList | None:
+    """The list without ``vid`` (None: unchanged); the floor stays, so the list stays exact."""
     if top is None or vid not in top.entries:
         return None
-    floor = top.floor
-    if len(top.entries) >= capacity and top.min_rank is not None:
-        # everything ever rejected or evicted ranked <= the current minimum of a full list
-        floor = top.min_rank if floor is None else max(floor, top.min_rank)
     new = dict(top.entries)
     del new[vid]
-    mid, mrank = _min_of(new)
-    return TopList(entries=new, min_id=mid, min_rank=mrank, floor=floor)
+    return TopList(entries=new, floor=top.floor)
 
 
 # ------------------------------------------------------------------------------------- the fold
@@ -302,14 +279,13 @@ class TrendingProjection:
         delta: dict[str, Any] = {vkey: new}
         if live:
             vid = event.video_id
-            cap = cfg.capacity
             for tkey in _scope_keys(new.hashtags, new.sound_id):
-                changed = _offer(view.get(tkey), vid, rank, cap)
+                changed = _offer(view.get(tkey), vid, rank, cfg)
                 if changed is not None:
                     delta[tkey] = changed
             if region_rank is not None and user is not None:
                 tkey = _tkey("region:" + user.region)
-                changed = _offer(view.get(tkey), vid, region_rank, cap)
+                changed = _offer(view.get(tkey), vid, region_rank, cfg)
                 if changed is not None:
                     delta[tkey] = changed
         return delta
@@ -317,7 +293,6 @@ class TrendingProjection:
     def _resync(self, view: ViewReader, vid: str, old: TrendVideo, new: TrendVideo) -> Delta:
         """Move a video between top lists after its reference data or status changed."""
         delta: dict[str, Any] = {_vkey(vid): new}
-        cap = self.config.capacity
         old_live = old.published and not old.removed
         new_live = new.published and not new.removed
         old_scopes = {s: old.rank for s in _scopes(old)}
@@ -327,13 +302,13 @@ class TrendingProjection:
         if new_live:
             new_scopes.update((f"region:{r}", rk) for r, rk in new.regions.items())
         for scope in old_scopes.keys() - new_scopes.keys():
-            changed = _drop(view.get(_tkey(scope)), vid, cap)
+            changed = _drop(view.get(_tkey(scope)), vid)
             if changed is not None:
                 delta[_tkey(scope)] = changed
         for scope, rank in new_scopes.items():
             if rank is None or old_scopes.get(scope) == rank:
                 continue
-            changed = _offer(view.get(_tkey(scope)), vid, rank, cap)
+            changed = _offer(view.get(_tkey(scope)), vid, rank, self.config)
             if changed is not None:
                 delta[_tkey(scope)] = changed
         return delta

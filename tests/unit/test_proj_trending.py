@@ -143,7 +143,7 @@ def _brute_force(log: list[tuple[str, str, int, float]], live: set[str], scope_o
 def test_top_k_matches_brute_force_with_removals(seed):
     rng = random.Random(seed)
     cap = 6
-    proj = TrendingProjection(TrendingConfig(capacity=cap, threshold=1e12))
+    proj = TrendingProjection(TrendingConfig(capacity=cap, slack=seed % 3, threshold=1e12))
     regions = ("GB", "US", "DE")
     videos = [f"v{i}" for i in range(30)]
     tag_of = {v: f"t{i % 4}" for i, v in enumerate(videos)}
@@ -191,6 +191,7 @@ def test_top_k_matches_brute_force_with_removals(seed):
     for scope, per in truth.items():
         got = top(view, scope, k=cap, now_us=ts, config=proj.config)
         assert len(got) <= cap
+        assert len(view.get(f"t:{scope}").entries) <= cap + proj.config.slack
         assert len(got) >= min(cap, len(per)) - len(removed)  # a list shrinks only by removals
         expected = sorted(per.values(), reverse=True)[: len(got)]
         # the list is the exact top-n of the scope: same scores, best first
@@ -255,7 +256,7 @@ def test_fold_laws(events, split):
 @settings(max_examples=40, deadline=None)
 @given(event_lists(max_size=80, ordered=False), st.integers(0, 80))
 def test_fold_laws_out_of_order(events, split):
-    check_fold_laws(TrendingProjection(TrendingConfig(capacity=2, threshold=4.0)), events, split)
+    check_fold_laws(TrendingProjection(TrendingConfig(capacity=2, slack=1, threshold=4.0)), events, split)
 
 
 @settings(max_examples=30, deadline=None)
@@ -268,7 +269,7 @@ def test_unknown_references_never_raise(events):
 
 
 def test_shrunk_list_refills_only_with_certainly_better_videos():
-    proj = TrendingProjection(TrendingConfig(capacity=2, threshold=1e12))
+    proj = TrendingProjection(TrendingConfig(capacity=2, slack=0, threshold=1e12))
     events = [*publish("a"), *publish("b"), *publish("c"), *publish("d")]
     events += [like(f"u{i}", "a", T0) for i in range(4)]  # 12
     events += [like(f"u{i}", "b", T0) for i in range(3)]  # 9
