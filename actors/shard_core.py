@@ -235,6 +235,9 @@ class ShardCore:
         t0 = time.perf_counter()
         data = encode_snapshot(snap)
         await self._store.save(self.name, data)
+        if self._consumer is not None and not self._closing:
+            # for operators (`reel log stat` lag per group); the checkpoint stays the source of truth
+            await self._consumer.commit(dict(snap.offsets))
         self.last_checkpoint = {"offsets": snap.offsets, "users": len(snap.users), "bytes": len(data),
                                 "seconds": round(time.perf_counter() - t0, 4), "created_us": snap.created_us}
 

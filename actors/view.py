@@ -12,7 +12,7 @@ import msgspec
 from .seen import bloom_contains
 from .user_state import Counts, StateParams, UserState, personalisation
 
-__all__ = ["UserView", "might_have_seen", "view_of"]
+__all__ = ["UserView", "might_have_seen", "session_vector", "view_of"]
 
 
 class UserView(msgspec.Struct, frozen=True, kw_only=True):
@@ -35,11 +35,25 @@ class UserView(msgspec.Struct, frozen=True, kw_only=True):
     registered: bool
     last_ts: int
     held: int  # events waiting for a video embedding
+    half_life_s: float  # of the session vector, for ``session_vector``
 
 
 def might_have_seen(view: UserView, video_id: str) -> bool:
     """True if the user saw ``video_id`` (exact for recent videos, Bloom filter for older ones)."""
     return video_id in view.seen or bloom_contains(view.bloom, video_id, view.bloom_hashes)
+
+
+def session_vector(view: UserView, now_us: int) -> list[float]:
+    """The session vector decayed from the user's last event to ``now_us`` (the reader's clock).
+
+    The shard's state depends on event time only; a reader that wants "how much of the session
+    is left now" applies the remaining decay itself.
+    """
+    dt = now_us - view.last_ts
+    if dt <= 0 or not view.last_ts:
+        return list(view.short)
+    f = 0.5 ** (dt / (view.half_life_s * 1e6))
+    return [x * f for x in view.short]
 
 
 def view_of(state: UserState, params: StateParams, *, known: bool = True) -> UserView:
@@ -55,4 +69,5 @@ def view_of(state: UserState, params: StateParams, *, known: bool = True) -> Use
         counts=msgspec.structs.replace(state.counts), personalisation=personalisation(state, params),
         region=state.region, language=state.language, age_band=state.age_band,
         registered=state.registered, last_ts=state.last_ts, held=len(state.held),
+        half_life_s=params.short_half_life_s,
     )

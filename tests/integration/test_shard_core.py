@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,19 @@ def _config(tmp_path: Path, **kw: object) -> ShardConfig:
     return ShardConfig(**base)  # type: ignore[arg-type]
 
 
+@pytest.fixture(params=["file", pytest.param("kafka", marks=pytest.mark.kafka)])
+def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The log the shard reads: the embedded file log or a topic on the session's Kafka broker."""
+    if request.param == "file":
+        return f"file://{tmp_path / 'log'}"
+    return f"kafka://{request.getfixturevalue('kafka_bootstrap')}/shards{uuid.uuid4().hex[:10]}"
+
+
+def _config_for(url: str, tmp_path: Path, **kw: object) -> ShardConfig:
+    options = {"readonly": True} if url.startswith("file://") else {}
+    return _config(tmp_path, log_url=url, log_options=options, **kw)
+
+
 async def _catch_up(core: ShardCore, log: EventLog) -> None:
     infos: list[PartitionInfo] = await log.partition_info()
     for info in infos:
@@ -64,19 +78,19 @@ async def _run_until_caught_up(config: ShardConfig, log: EventLog, index: int = 
     return core
 
 
-async def test_restore_then_replay_equals_one_pass(tmp_path: Path) -> None:
-    log = await open_log(f"file://{tmp_path / 'log'}", partitions=4)
+async def test_restore_then_replay_equals_one_pass(log_url: str, tmp_path: Path) -> None:
+    log = await open_log(log_url, partitions=4)
     events = _events(3_000)
     await log.append(_catalog())
     await log.append(events[:1_700])
-    first = await _run_until_caught_up(_config(tmp_path), log)
+    first = await _run_until_caught_up(_config_for(log_url, tmp_path), log)
     summary = await first.checkpoint()
     assert summary["users"] == len(first.users) > 0
     await log.append(events[1_700:])
-    resumed = await _run_until_caught_up(_config(tmp_path), log)
+    resumed = await _run_until_caught_up(_config_for(log_url, tmp_path), log)
     assert resumed.restored_offsets == summary["offsets"]
     assert resumed.events_applied < first.events_applied  # replayed only what followed the checkpoint
-    fresh = _config(tmp_path, checkpoint_url=f"file://{tmp_path / 'other'}")
+    fresh = _config_for(log_url, tmp_path, checkpoint_url=f"file://{tmp_path / 'other'}")
     one_pass = await _run_until_caught_up(fresh, log)
     assert set(resumed.users) == set(one_pass.users)
     for uid, state in one_pass.users.items():

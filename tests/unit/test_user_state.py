@@ -13,7 +13,7 @@ from actors.fold import release, step
 from actors.seen import SeenSet
 from actors.snapshot import from_record, to_record
 from actors.user_state import StateParams, UserState, VideoInfo, apply, new_state, personalisation
-from actors.view import might_have_seen, view_of
+from actors.view import might_have_seen, session_vector, view_of
 from events.schema import (
     Event,
     Followed,
@@ -198,6 +198,8 @@ def test_view_reports_filters_in_one_struct() -> None:
     v = view_of(s, p)
     assert v.seen == ["v3", "v4"] and v.version == 5 and len(v.short) == 16
     assert all(might_have_seen(v, f"v{i}") for i in range(5))
+    later = session_vector(v, v.last_ts + int(p.short_half_life_s * 1e6))
+    assert np.allclose(np.array(later) * 2, v.short) and session_vector(v, v.last_ts) == v.short
 
 
 def _lookup(known: dict[str, VideoInfo]):  # type: ignore[no-untyped-def]
