@@ -96,9 +96,14 @@ def _ber(a: npt.NDArray[np.uint32], b: npt.NDArray[np.uint32]) -> float:
 
 def align_audio(a: npt.NDArray[np.uint32], b: npt.NDArray[np.uint32], max_offset_s: float = 10.0,
                 min_overlap_s: float = 3.0) -> AudioMatch:
-    """Best-scoring alignment of two raw fingerprints within ``max_offset_s``; pure."""
+    """Best-scoring alignment of two raw fingerprints within ``max_offset_s``; pure.
+
+    Offsets whose overlap is shorter than ``min_overlap_s`` or half the shorter fingerprint are skipped:
+    short overlaps of unrelated audio score well by chance.
+    """
     max_off = int(round(max_offset_s / ITEM_S))
-    min_overlap = max(1, min(int(min_overlap_s / ITEM_S), len(a), len(b)))
+    shorter = min(len(a), len(b))
+    min_overlap = max(1, min(max(int(min_overlap_s / ITEM_S), shorter // 2), shorter))
     best = AudioMatch(similarity=0.0, offset_s=0.0, overlap_s=0.0)
     for off in range(-max_off, max_off + 1):
         # off > 0: b starts `off` items later in a's timeline (a[off:] lines up with b[0:])

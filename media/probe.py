@@ -6,6 +6,7 @@ reason code. ``evaluate`` is the pure policy, unit-tested apart from any IO.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import msgspec
@@ -13,7 +14,7 @@ import msgspec
 from media.probe_worker import ProbeRequest
 from media.results import ProbeFacts, ProbeLimits, ProbeOutcome, ProbeResult, Rejection, WorkerFailure
 from media.sandbox import SandboxLimits, run_sandboxed
-from media.sniff import sniff_file
+from media.sniff import bmff_top_level_problem, sniff_file
 
 __all__ = ["display_size", "evaluate", "probe"]
 
@@ -102,6 +103,11 @@ def probe(path: str | Path, limits: ProbeLimits | None = None) -> ProbeOutcome:
     if sniffed.format is None:
         return Rejection(reason_code="not_video",
                          message=f"This is {sniffed.looks_like}, not an MP4/MOV or WebM/MKV video.")
+    if sniffed.format == "mov":
+        with open(path, "rb") as fh:
+            problem = bmff_top_level_problem(fh, os.fstat(fh.fileno()).st_size)
+        if problem:
+            return Rejection(reason_code="undecodable", message=f"The file is damaged: {problem}. Upload it again.")
     request = ProbeRequest(path=str(Path(path).resolve()), format=sniffed.format,
                            decode_frames=limits.decode_frames, full_decode_pixels=limits.full_decode_pixels)
     run = run_sandboxed(WORKER_MODULE, msgspec.json.encode(request), _sandbox_limits(limits))

@@ -97,7 +97,7 @@ def _scan(av: Any, container: Any, v: Any, a: Any, req: ProbeRequest, facts: dic
 
 
 def _facts(req: ProbeRequest) -> ProbeFacts | WorkerFailure:
-    import av  # after the limits are in place
+    import av
 
     try:
         container = av.open(req.path, format=req.format, options=open_options(req.format))
@@ -139,6 +139,8 @@ def _facts(req: ProbeRequest) -> ProbeFacts | WorkerFailure:
 
 def main() -> None:
     apply_limits(limits_from_env())
+    import av  # noqa: F401 - loaded only once the limits are in place; failing here is a worker crash
+
     req = msgspec.json.decode(sys.stdin.buffer.read(), type=ProbeRequest)
     if req.format not in ALLOWED_DEMUXERS:
         out: ProbeFacts | WorkerFailure = WorkerFailure(code="not_video",
@@ -146,6 +148,8 @@ def main() -> None:
     else:
         try:
             out = _facts(req)
+        except MemoryError:
+            raise  # out of the sandbox's memory: the parent reports a worker crash
         except Exception as exc:  # a damaged file we did not foresee: still a clean answer
             out = WorkerFailure(code="undecodable", message=f"{type(exc).__name__}: {str(exc)[:200]}")
     sys.stdout.buffer.write(msgspec.json.encode(out))

@@ -7,9 +7,12 @@ some of those open further files or URLs. We decide the demuxer ourselves and ha
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
+from typing import BinaryIO, Final
 
-__all__ = ["ALLOWED_DEMUXERS", "SNIFF_BYTES", "Sniffed", "describe_refused", "sniff", "sniff_file"]
+__all__ = [
+    "ALLOWED_DEMUXERS", "SNIFF_BYTES", "Sniffed", "bmff_top_level_problem", "describe_refused", "sniff",
+    "sniff_file",
+]
 
 #: What we pass to ``av.open(format=...)`` → the libav demuxer family it names.
 ALLOWED_DEMUXERS: Final[dict[str, str]] = {
@@ -84,3 +87,29 @@ def sniff_file(path: str | Path) -> Sniffed:
         return Sniffed(None, "not a regular file")
     with p.open("rb") as fh:
         return sniff(fh.read(SNIFF_BYTES))
+
+
+def bmff_top_level_problem(fh: BinaryIO, size: int, max_boxes: int = 10_000) -> str | None:
+    """Walk the top-level boxes of an MP4/MOV file: ``None`` if they tile the file exactly, else why not."""
+    pos = 0
+    for _ in range(max_boxes):
+        if pos == size:
+            return None
+        if size - pos < 8:
+            return f"{size - pos} stray bytes after the last box"
+        fh.seek(pos)
+        head = fh.read(16)
+        box_size = int.from_bytes(head[0:4], "big")
+        kind = head[4:8]
+        if box_size == 1:
+            if len(head) < 16:
+                return "a box header is cut off"
+            box_size = int.from_bytes(head[8:16], "big")
+        elif box_size == 0:
+            box_size = size - pos
+        if box_size < 8:
+            return f"box {kind!r} at byte {pos} has an impossible size {box_size}"
+        if pos + box_size > size:
+            return f"box {kind.decode('latin-1')!r} at byte {pos} runs past the end of the file (truncated)"
+        pos += box_size
+    return "too many top-level boxes"
