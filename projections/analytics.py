@@ -2,7 +2,8 @@
 
 Rows (``AnalyticsDay``) count views, unique viewers, watch time, completion (capped at one clip per
 view), likes and unlikes, comments, shares and, for creators, follows gained and lost. Unique viewers
-are exact: a marker key per (video, day, viewer) and per (creator, day, viewer). The audience split
+are exact: a marker key per (video, day, viewer), and per (viewer, day) the set of creators they
+watched that day (known from the event alone, so the runner prefetches it). The audience split
 (region, age band at the time of the view) counts each unique viewer once per day. Viewers' region
 and birth year come from ``UserRegistered``; unknown viewers count as ``unknown``. Likes and follows
 are idempotent (a marker per liker and per follower), so liking twice is one like.
@@ -11,8 +12,8 @@ A view of a video whose creator is not known yet (its lifecycle partition is beh
 for the video; creator rows count what is folded after the creator is known.
 
 Keys: ``v:{video}`` -> ``VideoOwner``, ``u:{user}`` -> ``Viewer``, ``dv:{video}:{day}`` and
-``dc:{creator}:{day}`` -> ``AnalyticsDay``, markers ``sv:{video}:{day}:{user}``,
-``sc:{creator}:{day}:{user}``, ``lk:{video}:{user}``, ``fo:{creator}:{user}`` -> ``Mark``.
+``dc:{creator}:{day}`` -> ``AnalyticsDay``, ``ud:{user}:{day}`` -> ``ViewerDay``, markers
+``sv:{video}:{day}:{user}``, ``lk:{video}:{user}``, ``fo:{creator}:{user}`` -> ``Mark``.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ __all__ = [
     "Mark",
     "VideoOwner",
     "Viewer",
+    "ViewerDay",
     "creator_daily",
     "video_daily",
 ]
@@ -71,6 +73,12 @@ class Mark(msgspec.Struct, frozen=True, tag="am"):
     """Presence marker (unique viewer of a day, current liker, current follower)."""
 
 
+class ViewerDay(msgspec.Struct, frozen=True, kw_only=True, tag="ax"):
+    """The creators a viewer watched on one day (for exact unique viewers per creator and day)."""
+
+    creators: tuple[str, ...] = ()
+
+
 class AnalyticsDay(msgspec.Struct, frozen=True, kw_only=True, tag="ad"):
     views: int = 0
     unique_viewers: int = 0
@@ -86,11 +94,12 @@ class AnalyticsDay(msgspec.Struct, frozen=True, kw_only=True, tag="ad"):
     ages: dict[str, int] = {}  # unique viewers by age band
 
 
-AnalyticsValue = VideoOwner | Viewer | Mark | AnalyticsDay
+AnalyticsValue = VideoOwner | Viewer | Mark | AnalyticsDay | ViewerDay
 
 _replace = msgspec.structs.replace
 _EMPTY = AnalyticsDay()
 _MARK = Mark()
+_NO_CREATORS = ViewerDay()
 _UNKNOWN = Viewer(region="unknown")
 
 
@@ -149,7 +158,7 @@ class AnalyticsProjection:
             case ViewEnded(user_id=uid, video_id=vid, ts=ts):
                 day = day_of(ts)
                 v, u = esc(vid), esc(uid)
-                return ("v:" + v, "u:" + u, f"dv:{v}:{day}", f"sv:{v}:{day}:{u}")
+                return ("v:" + v, "u:" + u, f"dv:{v}:{day}", f"sv:{v}:{day}:{u}", f"ud:{u}:{day}")
             case Liked(user_id=uid, video_id=vid) | Unliked(user_id=uid, video_id=vid):
                 v = esc(vid)
                 return ("v:" + v, f"lk:{v}:{esc(uid)}", f"dv:{v}:{day_of(event.ts)}")
@@ -216,15 +225,21 @@ class AnalyticsProjection:
         done = 1.0 if event.loops else min(watch / event.duration_ms, 1.0)
         delta: dict[str, Any] = {}
         owner: VideoOwner | None = view.get("v:" + v)
-        targets = [(f"dv:{v}:{day}", f"sv:{v}:{day}:{u}")]
+        vkey, seen = f"dv:{v}:{day}", f"sv:{v}:{day}:{u}"
+        first = view.get(seen) is None
+        if first:
+            delta[seen] = _MARK
+        targets = [(vkey, first)]
         if owner is not None:
-            c = esc(owner.creator_id)
-            targets.append((f"dc:{c}:{day}", f"sc:{c}:{day}:{u}"))
-        for key, seen in targets:
+            cid = owner.creator_id
+            ukey = f"ud:{u}:{day}"
+            today: ViewerDay = view.get(ukey) or _NO_CREATORS
+            first_c = cid not in today.creators
+            if first_c:
+                delta[ukey] = ViewerDay(creators=(*today.creators, cid))
+            targets.append((f"dc:{esc(cid)}:{day}", first_c))
+        for key, first in targets:
             old: AnalyticsDay = view.get(key) or _EMPTY
-            first = view.get(seen) is None
-            if first:
-                delta[seen] = _MARK
             delta[key] = _replace(
                 old,
                 views=old.views + 1,
