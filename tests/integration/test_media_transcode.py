@@ -1,0 +1,205 @@
+"""Transcode real generated clips to the HLS ladder: playlists, aligned keyframes, decodable segments,
+aspect ratio, rotation (against the ffmpeg CLI's autorotate), thumbnails and pHashes from the same pass."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from media.hls import parse_media_playlist
+from media.ladder import LadderConfig
+from media.probe import probe
+from media.results import ProbeResult
+from media.rotate import Rotator
+from media.synth import make_clip
+from media.thumbnails import ThumbnailCollector, ThumbnailSet
+from media.transcode import TranscodeResult, transcode
+from media.vfingerprint import VideoHasher, is_near_duplicate, video_distance, video_fingerprint
+
+CONFIG = LadderConfig(encoder="libx264", preset="ultrafast")
+
+
+def accepted(path: Path) -> ProbeResult:
+    got = probe(path)
+    assert isinstance(got, ProbeResult), got
+    return got
+
+
+class Run:
+    def __init__(self, src: Path, out: Path, seconds: float) -> None:
+        self.src, self.probe = src, accepted(src)
+        self.thumbs = ThumbnailCollector(self.probe.duration_s)
+        self.hasher = VideoHasher(self.probe.duration_s)
+        self.result: TranscodeResult = transcode(src, out / "hls", self.probe, CONFIG,
+                                                 taps=[self.thumbs, self.hasher])
+        self.thumbnails: ThumbnailSet = self.thumbs.write(out / "thumbs")
+        self.seconds = seconds
+
+
+@pytest.fixture(scope="module")
+def vertical(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    d = tmp_path_factory.mktemp("vertical")
+    src = make_clip(d / "src.mp4", 15, 720, 1280, fps=30, audio=True, preset="ultrafast", seed=11)
+    return Run(src, d, 15)
+
+
+@pytest.fixture(scope="module")
+def horizontal(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    d = tmp_path_factory.mktemp("horizontal")
+    src = make_clip(d / "src.mp4", 5, 960, 540, fps=25, audio=True, preset="ultrafast", seed=12,
+                    pattern="dark-start")
+    return Run(src, d, 5)
+
+
+def test_vertical_ladder_shape(vertical: Run) -> None:
+    r = vertical.result
+    assert [(x.name, x.width, x.height) for x in r.renditions] == [
+        ("360p", 360, 640), ("540p", 540, 960), ("720p", 720, 1280)]
+    assert r.frames == 450 and r.encoder == "libx264"
+    for x in r.renditions:
+        assert len(x.segments) == 8  # 15 s in 2 s segments
+        assert x.codecs.startswith("avc1.") and x.codecs.endswith(",mp4a.40.2")
+        assert x.bandwidth >= x.average_bandwidth > 0
+
+
+def test_master_playlist(vertical: Run) -> None:
+    out = Path(vertical.result.out_dir)
+    text = (out / vertical.result.master_playlist).read_text()
+    lines = text.splitlines()
+    assert lines[0] == "#EXTM3U"
+    infs = [ln for ln in lines if ln.startswith("#EXT-X-STREAM-INF:")]
+    assert len(infs) == 3
+    for x in vertical.result.renditions:
+        assert f"RESOLUTION={x.width}x{x.height}" in text and f"BANDWIDTH={x.bandwidth}," in text
+        assert x.playlist in lines
+        assert (out / x.playlist).exists()
+    for f in vertical.result.files():
+        assert (out / f).is_file()
+
+
+def _segment_report(path: Path) -> tuple[bool, list[float], int, int, tuple[int, int]]:
+    """(first video packet is a keyframe, keyframe times, video frames, audio frames, frame size)."""
+    keys: list[float] = []
+    first_key = None
+    vframes = aframes = 0
+    size = (0, 0)
+    with av.open(str(path), format="mpegts") as c:
+        assert c.streams.video and c.streams.audio
+        for pkt in c.demux():
+            if pkt.size == 0:
+                continue
+            if pkt.stream.type == "video":
+                if first_key is None:
+                    first_key = pkt.is_keyframe
+                if pkt.is_keyframe:
+                    keys.append(float(pkt.pts * pkt.time_base))
+            for frame in pkt.decode():
+                if isinstance(frame, av.VideoFrame):
+                    vframes += 1
+                    size = (frame.width, frame.height)
+                else:
+                    aframes += 1
+    return bool(first_key), keys, vframes, aframes, size
+
+
+@pytest.mark.parametrize("which", ["vertical", "horizontal"])
+def test_every_segment_decodes_and_starts_on_an_aligned_keyframe(which: str, request: pytest.FixtureRequest) -> None:
+    run: Run = request.getfixturevalue(which)
+    out = Path(run.result.out_dir)
+    keyframe_times: dict[str, list[float]] = {}
+    for x in run.result.renditions:
+        playlist = out / x.playlist
+        segs = parse_media_playlist(playlist.read_text())
+        assert [s.uri for s in segs] == list(x.segments)
+        total = 0
+        times: list[float] = []
+        for s in segs[:-1]:
+            assert abs(s.duration_s - 2.0) < 0.05
+        for s in segs:
+            starts_key, keys, vframes, aframes, size = _segment_report(playlist.parent / s.uri)
+            assert starts_key, f"{x.name}/{s.uri} does not start on a keyframe"
+            assert vframes > 0 and aframes > 0
+            assert size == (x.width, x.height)
+            total += vframes
+            times.extend(keys)
+        assert total == run.result.frames
+        keyframe_times[x.name] = [round(t - times[0], 3) for t in times]
+    reference = next(iter(keyframe_times.values()))
+    assert all(v == reference for v in keyframe_times.values()), keyframe_times
+    assert reference == [round(2.0 * k, 3) for k in range(len(reference))]
+
+
+def test_horizontal_aspect_ratio_kept(horizontal: Run) -> None:
+    assert [(x.name, x.width, x.height) for x in horizontal.result.renditions] == [
+        ("360p", 640, 360), ("540p", 960, 540)]
+    for x in horizontal.result.renditions:
+        assert abs(x.width / x.height - 960 / 540) < 0.01
+
+
+def test_thumbnails(vertical: Run, horizontal: Run) -> None:
+    for run in (vertical, horizontal):
+        t = run.thumbnails
+        assert len(t.candidates) == 8
+        assert [f.long_side for f in t.files] == [720, 240]
+        for f in t.files:
+            with Image.open(f.path) as img:
+                assert img.format == "JPEG" and max(img.size) <= f.long_side
+                assert abs(img.size[0] / img.size[1] - run.probe.display_width / run.probe.display_height) < 0.02
+    # the horizontal clip starts black: that candidate is unusable and never chosen
+    first = horizontal.thumbnails.candidates[0]
+    assert first.t < 1.0 and not first.usable
+    assert horizontal.thumbnails.chosen_t >= 1.0
+
+
+def test_video_fingerprint_survives_transcoding(vertical: Run, horizontal: Run) -> None:
+    hashes = vertical.hasher.hashes
+    assert len(hashes) == 15
+    rung = vertical.result.renditions[0]
+    low = Path(vertical.result.out_dir) / rung.playlist
+    # the 360p rendition, read back through its playlist, is a near-duplicate of the source
+    with av.open(str(low), format="hls", options={"protocol_whitelist": "file"}) as c:
+        v = c.streams.video[0]
+        start = None
+        again = VideoHasher(15.0)
+        for frame in c.decode(v):
+            start = frame.time if start is None else start
+            again(float(frame.time - start), frame)
+    assert video_distance(hashes, again.hashes) < 0.1
+    assert is_near_duplicate(hashes, again.hashes)
+    assert not is_near_duplicate(hashes, horizontal.hasher.hashes)
+    assert video_fingerprint(vertical.src, vertical.probe) == tuple(hashes)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the Debian ffmpeg CLI")
+@pytest.mark.parametrize("rotate", [90, 180, 270])
+def test_rotation_matches_ffmpeg_autorotate(rotate: int, tmp_path: Path) -> None:
+    src = tmp_path / "corner.mp4"
+    with av.open(str(src), "w") as out:
+        s = out.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = 320, 180, "yuv420p"
+        img = np.zeros((180, 320, 3), np.uint8)
+        img[:60, :80] = (255, 0, 0)
+        for i in range(20):
+            frame = av.VideoFrame.from_ndarray(img, "rgb24")
+            frame.pts = i
+            out.mux(s.encode(frame))
+        out.mux(s.encode(None))
+    rotated = tmp_path / "rotated.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), "-c", "copy",
+                    "-metadata:s:v:0", f"rotate={rotate}", str(rotated)], check=True)
+    p = accepted(rotated)
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(rotated), "-frames:v", "1", "-f", "rawvideo",
+                          "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
+    theirs = np.frombuffer(raw, np.uint8).reshape(p.display_height, p.display_width, 3)
+    with av.open(str(rotated)) as c:
+        ours = Rotator(p.rotation)(next(c.decode(video=0))).to_ndarray(format="rgb24")
+    assert ours.shape == theirs.shape
+    assert np.abs(ours.astype(int) - theirs.astype(int)).mean() < 8
+    result = transcode(rotated, tmp_path / "hls", p, CONFIG)
+    assert (result.renditions[0].width, result.renditions[0].height) == (p.display_width, p.display_height)
