@@ -122,3 +122,12 @@ def shards_bench(users: int, n_events: int, shards: int, partitions: int, videos
     for key, value in result.items():
         table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
     Console().print(table)
+
+
+def _register_media() -> None:
+    from .transcode import transcode_command  # the media benchmark lives next to its code
+
+    bench.add_command(transcode_command)
+
+
+_register_media()

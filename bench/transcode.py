@@ -5,25 +5,29 @@ Both get the same rungs, encoder preset, bitrates, GOP, forced keyframes, segmen
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from media.encoders import encoder_options, pick_encoder
-from media.ladder import LadderConfig, gop_frames, plan_ladder
-from media.probe import probe
-from media.results import ProbeResult, Rejection
-from media.synth import make_clip
-from media.transcode import transcode
+import click
 
-__all__ = ["ffmpeg_ladder_command", "run_transcode_bench"]
+if TYPE_CHECKING:
+    from media.ladder import LadderConfig
+    from media.results import ProbeResult
+
+__all__ = ["ffmpeg_ladder_command", "run_transcode_bench", "transcode_command"]
 
 
 def ffmpeg_ladder_command(src: Path, out_dir: Path, pr: ProbeResult, config: LadderConfig) -> list[str]:
     """The ffmpeg CLI equivalent of ``media.transcode.transcode`` for this source."""
+    from media.encoders import encoder_options, pick_encoder
+    from media.ladder import gop_frames, plan_ladder
+
     encoder = pick_encoder(config.encoder)
     fps = min(pr.fps, config.max_fps)
     rungs = plan_ladder(pr.display_width, pr.display_height, fps, config)
@@ -44,10 +48,8 @@ def ffmpeg_ladder_command(src: Path, out_dir: Path, pr: ProbeResult, config: Lad
             cmd += [f"-{k}:v:{i}", v]
     if pr.has_audio:
         cmd += ["-c:a", "aac", "-b:a", f"{config.audio_bitrate_kbps}k", "-ac", "2"]
-    vmap = " ".join(f"v:{i},a:{i}" if pr.has_audio else f"v:{i}" for i in range(n))
     names = " ".join(f"v:{i},a:{i},name:{r.name}" if pr.has_audio else f"v:{i},name:{r.name}"
                      for i, r in enumerate(rungs))
-    del vmap
     cmd += ["-f", "hls", "-hls_time", f"{config.segment_s:g}", "-hls_playlist_type", "vod",
             "-hls_list_size", "0", "-hls_flags", "independent_segments",
             "-hls_segment_filename", str(out_dir / "%v" / "seg_%05d.ts"),
@@ -58,6 +60,12 @@ def ffmpeg_ladder_command(src: Path, out_dir: Path, pr: ProbeResult, config: Lad
 def run_transcode_bench(seconds: float, height: int, preset: str = "veryfast", threads: int = 0,
                         vertical: bool = False, encoder: str = "libx264", keep: str | None = None) -> dict[str, object]:
     """Make a clip, transcode it with both, and return the figures."""
+    from media.ladder import LadderConfig
+    from media.probe import probe
+    from media.results import Rejection
+    from media.synth import make_clip
+    from media.transcode import transcode
+
     width = (height * 16 // 9) // 2 * 2
     w, h = (height, width) if vertical else (width, height)
     work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="reel-bench-transcode-"))
@@ -89,3 +97,28 @@ def run_transcode_bench(seconds: float, height: int, preset: str = "veryfast", t
     finally:
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
+
+
+@click.command(name="transcode")
+@click.option("--seconds", type=click.FloatRange(min=1), default=15.0, show_default=True)
+@click.option("--height", type=click.IntRange(min=64), default=720, show_default=True,
+              help="Short side of the generated source clip.")
+@click.option("--vertical", is_flag=True, help="Generate a vertical (9:16) source instead of 16:9.")
+@click.option("--preset", default="veryfast", show_default=True, help="x264 preset for both encoders.")
+@click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Threads per libx264 encoder, for both (0: libx264 decides).")
+@click.option("--encoder", default="libx264", show_default=True, help="libx264, h264_nvenc or auto.")
+@click.option("--keep", default=None, metavar="DIR", help="Keep the clip and both ladders under DIR.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def transcode_command(seconds: float, height: int, vertical: bool, preset: str, threads: int, encoder: str,
+                      keep: str | None, as_json: bool) -> None:
+    """HLS ladder transcode time (PyAV) vs the ffmpeg CLI making the same ladder, same run."""
+    if shutil.which("ffmpeg") is None:
+        raise click.ClickException("the ffmpeg CLI is missing; install it: apt-get install -y ffmpeg")
+    result = run_transcode_bench(seconds, height, preset=preset, threads=threads, vertical=vertical,
+                                 encoder=encoder, keep=keep)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        for k, v in result.items():
+            click.echo(f"{k:>18}  {v}")
