@@ -75,7 +75,7 @@ def log_bench(url: str, n_events: int, partitions: int, batch: int, producers: i
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key in ("events", "partitions", "batch", "producers", "append_eps", "replay_eps", "replay_workers",
-                "payload_bytes_per_event", "disk_bytes_per_event"):
+                "payload_bytes_per_event", "disk_bytes_per_event", "broker"):
         if key in result:
             value = result[key]
             table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))

@@ -439,11 +439,12 @@ def _print_verify(url: str, scans: list[PartitionScan]) -> None:
     table = Table(title=f"verify {url}", title_justify="left")
     for col in ("partition", "start", "end", "good"):
         table.add_column(col, justify="right")
+    table.add_column("bad", justify="right")
     table.add_column("first bad offset", justify="right")
     table.add_column("detail")
     for s in scans:
         bad = _bad_offset(s)
-        table.add_row(str(s.partition), str(s.start), str(s.end), f"{s.good:,}",
+        table.add_row(str(s.partition), str(s.start), str(s.end), f"{s.good:,}", f"{s.bad:,}",
                       "-" if bad is None else f"[red]{bad}", s.detail or "")
     console.print(table)
     damaged = [s for s in scans if not s.ok]
