@@ -21,15 +21,21 @@ from pathlib import Path
 
 __all__ = [
     "BrokerStartError",
-    "ServiceError",
-    "TansuNotFoundError",
-    "find_tansu",
+    "MotoNotFoundError",
+    "MotoStartError",
     "RedisNotFoundError",
     "RedisStartError",
+    "ServiceError",
+    "TansuNotFoundError",
+    "find_moto",
+    "find_tansu",
     "free_port",
     "kafka_ready",
+    "moto_s3_server",
     "redis_ready",
     "redis_server",
+    "s3_ready",
+    "start_moto",
     "start_redis",
     "start_tansu",
     "stop_process",
@@ -288,6 +294,108 @@ def redis_server(host: str = "127.0.0.1", *, attempts: int = 3) -> Iterator[str]
         finally:
             stop_process(proc)
             shutil.rmtree(workdir, ignore_errors=True)
+        return
+    assert last is not None
+    raise last
+
+
+# ------------------------------------------------------------------------------- s3 (moto_server)
+
+
+class MotoNotFoundError(ServiceError):
+    def __init__(self) -> None:
+        super().__init__(
+            "moto_server was not found next to this Python or on PATH: install it with "
+            "`pip install 'moto[server]'` (a test dependency), or point the S3 tests at a running "
+            "S3-compatible endpoint"
+        )
+
+
+class MotoStartError(ServiceError):
+    def __init__(self, *, endpoint: str, reason: str, log: str) -> None:
+        self.endpoint = endpoint
+        self.reason = reason
+        self.log = log
+        super().__init__(f"moto_server on {endpoint} did not come up: {reason}\n--- moto log ---\n{log}")
+
+
+def find_moto() -> Path:
+    """The ``moto_server`` script of this interpreter's environment (or on PATH)."""
+    import sys
+
+    beside = Path(sys.executable).parent / "moto_server"
+    if beside.is_file():
+        return beside
+    on_path = shutil.which("moto_server")
+    if on_path:
+        return Path(on_path)
+    raise MotoNotFoundError()
+
+
+def s3_ready(host: str, port: int, timeout_s: float = 0.5) -> bool:
+    """True when ``host:port`` answers an HTTP request (moto answers ``GET /`` with a bucket list)."""
+    import http.client
+
+    conn = http.client.HTTPConnection(host, port, timeout=timeout_s)
+    try:
+        conn.request("GET", "/")
+        return conn.getresponse().status < 500
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
+def start_moto(port: int, *, host: str = "127.0.0.1", log_path: Path | None = None,
+               wait_s: float = 30.0) -> subprocess.Popen[bytes]:
+    """Run ``moto_server`` (an in-memory S3 API) on ``host:port``; return once it answers HTTP.
+
+    The caller owns the process (see ``stop_process``).
+    """
+    binary = find_moto()
+    if log_path is None:
+        fd, name = tempfile.mkstemp(prefix=f"moto-{port}-", suffix=".log")
+        os.close(fd)
+        log_path = Path(name)
+    with open(log_path, "wb") as out:
+        proc = subprocess.Popen(
+            [str(binary), "-H", host, "-p", str(port)], stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    endpoint = f"http://{host}:{port}"
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise MotoStartError(endpoint=endpoint, reason=f"it exited with status {proc.returncode}",
+                                 log=_tail(log_path))
+        if s3_ready(host, port):
+            return proc
+        time.sleep(0.1)
+    stop_process(proc)
+    raise MotoStartError(endpoint=endpoint, reason=f"no HTTP reply within {wait_s:.0f} s",
+                         log=_tail(log_path))
+
+
+@contextlib.contextmanager
+def moto_s3_server(host: str = "127.0.0.1", *, attempts: int = 3) -> Iterator[str]:
+    """A fresh in-memory S3 API (moto_server) on a free port; yields its endpoint ``http://host:port``."""
+    last: ServiceError | None = None
+    for _ in range(attempts):  # a free port can be taken between probing and binding
+        port = free_port(host)
+        fd, name = tempfile.mkstemp(prefix=f"moto-{port}-", suffix=".log")
+        os.close(fd)
+        log_path = Path(name)
+        try:
+            proc = start_moto(port, host=host, log_path=log_path)
+        except MotoStartError as exc:
+            last = exc
+            log_path.unlink(missing_ok=True)
+            continue
+        try:
+            yield f"http://{host}:{port}"
+        finally:
+            stop_process(proc)
+            log_path.unlink(missing_ok=True)
         return
     assert last is not None
     raise last

@@ -3,4 +3,4 @@ tests/services/, once per session, on free loopback ports, and stopped at the en
 
 from __future__ import annotations
 
-pytest_plugins = ["tests.services.kafka", "tests.services.redis"]
+pytest_plugins = ["tests.services.kafka", "tests.services.redis", "tests.services.s3"]
