@@ -33,6 +33,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_retention_bytes: int = -1  # per partition; -1 keeps everything
     view_store_url: str = ""  # default: sqlite://<data_dir>/views.db
     blob_url: str = ""  # default: file://<data_dir>/blobs
+    blob_s3_endpoint: str = ""  # s3:// blob stores: endpoint URL (else the URL's ?endpoint= or AWS)
+    cdn_base_url: str = "/media"  # where blob keys are served for playback (a CDN, or the ingress)
+    upload_secret: str = ""  # HMAC key of upload tokens; default: a random one per process
+    upload_max_bytes: int = 500 * 1024 * 1024
+    upload_token_ttl_s: int = 3600
     log_level: str = "info"
 
     def resolved(self) -> Settings:
@@ -61,6 +66,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         text = str(exc)
         field = text.rsplit("`$.", 1)[-1].rstrip("`") if "`$." in text else "?"
         raise SettingsError(variable=_PREFIX + field.upper(), message=text) from exc
+    if settings.upload_max_bytes < 1:
+        raise SettingsError(variable="REEL_UPLOAD_MAX_BYTES", message="must be at least 1")
     if settings.log_partitions < 1:
         raise SettingsError(variable="REEL_LOG_PARTITIONS", message="must be at least 1")
     return settings.resolved()
