@@ -21,34 +21,16 @@ from typing import Any
 import msgspec
 
 from events.log import Consumer, EventLog, Record, open_log
-from events.schema import (
-    Commented,
-    Followed,
-    Impression,
-    Liked,
-    NotInterested,
-    Reported,
-    Shared,
-    Unfollowed,
-    Unliked,
-    UserProfileUpdated,
-    UserRegistered,
-    ViewEnded,
-)
 
 from .checkpoint import CheckpointStore, open_checkpoint_store
 from .embeddings import VideoEmbeddings
 from .errors import CheckpointMismatchError
 from .fold import release, step
 from .snapshot import ShardSnapshot, decode_snapshot, encode_snapshot, from_record, to_record
-from .user_state import StateParams, UserState, new_state
+from .user_state import USER_EVENTS, StateParams, UserState, new_state
 from .view import UserView, view_of
 
 __all__ = ["USER_EVENTS", "ShardConfig", "ShardCore", "owned_partitions"]
-
-#: Events keyed by user id: the only ones a shard applies.
-USER_EVENTS = (UserRegistered, UserProfileUpdated, Impression, ViewEnded, Liked, Unliked, Shared,
-               Commented, Followed, Unfollowed, NotInterested, Reported)
 
 
 class ShardConfig(msgspec.Struct, frozen=True, kw_only=True):

@@ -50,6 +50,7 @@ from projections.common import age_band, completion, is_complete, is_skip
 from .seen import SeenSet
 
 __all__ = [
+    "USER_EVENTS",
     "Counts",
     "StateParams",
     "UserState",
@@ -63,6 +64,10 @@ __all__ = [
 ]
 
 Vector = npt.NDArray[np.float32]
+
+#: Events keyed by user id: the only ones a user's state folds (a shard skips the rest).
+USER_EVENTS = (UserRegistered, UserProfileUpdated, Impression, ViewEnded, Liked, Unliked, Shared,
+               Commented, Followed, Unfollowed, NotInterested, Reported)
 
 
 class StateParams(msgspec.Struct, frozen=True, kw_only=True):
