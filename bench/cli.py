@@ -35,6 +35,8 @@ def _phases() -> Iterator[Callable[[str, int | None], Callable[[int], None]]]:
         ))
 
         def phase(name: str, total: int | None) -> Callable[[int], None]:
+            if not console.is_terminal:  # logs get one line per phase instead of a bar
+                click.echo(f"{name}" + (f" ({total:,})" if total else "") + " ...", err=True)
             task = bar.add_task(name, total=total)
             return lambda n: bar.advance(task, n)
 

@@ -296,6 +296,11 @@ def test_verify_reports_partition_and_first_bad_offset(tmp_path: Path, url: str)
     assert human.exit_code == 1
     assert f"{partition}@{offset}" in human.stdout
 
+    # reading through the damage stops with one clear line naming partition and offset
+    res = reel("log", "export", "--url", url, str(tmp_path / "out.jsonl"))
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert f"partition {partition} at offset {offset}" in res.stderr
+
 
 # ---------------------------------------------------------------------------------------- errors
 
