@@ -98,7 +98,7 @@ def _broker(url: str, start: bool) -> Iterator[str]:
 
 
 async def _append(url: str, options: dict[str, object], events: list[Event], cfg: LogBenchConfig,
-                  advance: Callable[[int], None]) -> tuple[float, int]:
+                  advance: Callable[[int], None]) -> tuple[float, float, int]:
     log = await open_log(url, **options)
     try:
         batches = [events[i : i + cfg.batch] for i in range(0, len(events), cfg.batch)]
@@ -109,10 +109,9 @@ async def _append(url: str, options: dict[str, object], events: list[Event], cfg
                 await log.append(chunk)
                 advance(len(chunk))
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         await asyncio.gather(*(producer() for _ in range(cfg.producers)))
-        elapsed = time.perf_counter() - t0
-        return elapsed, len(batches)
+        return time.perf_counter() - t0, time.process_time() - c0, len(batches)
     finally:
         await log.close()
 
@@ -131,7 +130,9 @@ def run_log_bench(cfg: LogBenchConfig, phase: Phase = _quiet) -> dict[str, objec
     options: dict[str, object] = {"partitions": cfg.partitions}
     service = _broker(url, cfg.start_broker) if backend == "kafka" else _nothing()
     with service as broker:
-        append_s, appends = asyncio.run(_append(url, options, events, cfg, phase("append", cfg.events)))
+        append_s, append_cpu_s, appends = asyncio.run(
+            _append(url, options, events, cfg, phase("append", cfg.events))
+        )
         del events
         read_options = dict(options, readonly=True) if backend == "file" else options
         result = replay(url, read_options, cfg.partitions, cfg.workers,
@@ -146,9 +147,12 @@ def run_log_bench(cfg: LogBenchConfig, phase: Phase = _quiet) -> dict[str, objec
         "appends": appends,
         "append_s": round(append_s, 4),
         "append_eps": round(cfg.events / append_s),
+        "append_cpu_s": round(append_cpu_s, 4),
         "replay_s": round(result.seconds, 4),
         "replay_eps": round(result.records / result.seconds) if result.seconds > 0 else None,
         "replayed": result.records,
+        "replay_cpu_s": round(result.cpu_s, 4),
+        "replay_eps_per_cpu_s": round(result.records / result.cpu_s) if result.cpu_s > 0 else None,
         "replay_workers": result.workers,
         "replay_note": (
             "read + decode of every record from offset 0 of every partition; partitions are independent, "
@@ -159,6 +163,9 @@ def run_log_bench(cfg: LogBenchConfig, phase: Phase = _quiet) -> dict[str, objec
         "payload_bytes_per_event": round(payload, 1),
         "generate_s": round(generated_s, 3),
         "cpus": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "cpu_note": ("*_cpu_s is CPU time of this process (append: with its writer threads; replay: of all "
+                     "reading processes); on a shared machine it is steadier than wall-clock figures"),
         "python": platform.python_version(),
     }
     if broker:

@@ -27,6 +27,7 @@ class ReplayResult:
     records: int
     seconds: float
     workers: int
+    cpu_s: float  # CPU time of every reading process together (wall time is noisy on a shared machine)
 
 
 async def read_partitions(
@@ -59,9 +60,10 @@ async def _in_process(url: str, options: dict[str, object], parts: list[int],
     log = await open_log(url, **options)
     try:
         await log.partition_info()
-        t0 = time.monotonic()
+        t0, c0 = time.monotonic(), time.process_time()
         n = await read_partitions(log, parts, progress=progress)
-        return ReplayResult(records=n, seconds=time.monotonic() - t0, workers=1)
+        return ReplayResult(records=n, seconds=time.monotonic() - t0, workers=1,
+                            cpu_s=time.process_time() - c0)
     finally:
         await log.close()
 
@@ -73,8 +75,9 @@ def _worker(url: str, options: dict[str, object], parts: list[int], conn: Connec
             await log.partition_info()
             conn.send("ready")
             conn.recv()  # go
+            c0 = time.process_time()
             n = await read_partitions(log, parts)
-            conn.send((n, time.monotonic()))
+            conn.send((n, time.monotonic(), time.process_time() - c0))
         finally:
             await log.close()
 
@@ -111,16 +114,17 @@ def replay(
         t0 = time.monotonic()
         for _, conn in procs:
             conn.send("go")
-        total, last = 0, t0
+        total, last, cpu = 0, t0, 0.0
         for _, conn in procs:
             msg = conn.recv()
             _expect(msg)
-            n, t_end = msg
+            n, t_end, cpu_s = msg
             total += n
             last = max(last, t_end)
+            cpu += cpu_s
             if progress:
                 progress(n)
-        return ReplayResult(records=total, seconds=last - t0, workers=len(groups))
+        return ReplayResult(records=total, seconds=last - t0, workers=len(groups), cpu_s=cpu)
     finally:
         for worker, conn in procs:
             worker.join(timeout=30)
