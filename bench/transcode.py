@@ -34,32 +34,74 @@ def ffmpeg_ladder_command(src: Path, out_dir: Path, pr: ProbeResult, config: Lad
     gop = gop_frames(fps, config.segment_s)
     n = len(rungs)
     split = f"[0:v]split={n}" + "".join(f"[s{i}]" for i in range(n))
-    scales = ";".join(f"[s{i}]scale={r.width}:{r.height}:flags=bicubic,format=yuv420p[v{i}]"
-                      for i, r in enumerate(rungs))
-    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(src),
-           "-filter_complex", f"{split};{scales}"]
+    scales = ";".join(
+        f"[s{i}]scale={r.width}:{r.height}:flags=bicubic,format=yuv420p[v{i}]" for i, r in enumerate(rungs)
+    )
+    cmd = [
+        "ffmpeg",
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-i",
+        str(src),
+        "-filter_complex",
+        f"{split};{scales}",
+    ]
     for i in range(n):
         cmd += ["-map", f"[v{i}]"]
         if pr.has_audio:
             cmd += ["-map", "0:a:0"]
-    cmd += ["-c:v", encoder, "-force_key_frames", f"expr:gte(t,n_forced*{config.segment_s:g})", "-r", f"{fps:g}"]
+    cmd += [
+        "-c:v",
+        encoder,
+        "-force_key_frames",
+        f"expr:gte(t,n_forced*{config.segment_s:g})",
+        "-r",
+        f"{fps:g}",
+    ]
     for i, r in enumerate(rungs):
         for k, v in encoder_options(encoder, r, gop, config).items():
             cmd += [f"-{k}:v:{i}", v]
     if pr.has_audio:
         cmd += ["-c:a", "aac", "-b:a", f"{config.audio_bitrate_kbps}k", "-ac", "2"]
-    names = " ".join(f"v:{i},a:{i},name:{r.name}" if pr.has_audio else f"v:{i},name:{r.name}"
-                     for i, r in enumerate(rungs))
-    cmd += ["-f", "hls", "-hls_time", f"{config.segment_s:g}", "-hls_playlist_type", "vod",
-            "-hls_list_size", "0", "-hls_flags", "independent_segments",
-            "-hls_segment_filename", str(out_dir / "%v" / "seg_%05d.ts"),
-            "-master_pl_name", "master.m3u8", "-var_stream_map", names, str(out_dir / "%v" / "index.m3u8")]
+    names = " ".join(
+        f"v:{i},a:{i},name:{r.name}" if pr.has_audio else f"v:{i},name:{r.name}" for i, r in enumerate(rungs)
+    )
+    cmd += [
+        "-f",
+        "hls",
+        "-hls_time",
+        f"{config.segment_s:g}",
+        "-hls_playlist_type",
+        "vod",
+        "-hls_list_size",
+        "0",
+        "-hls_flags",
+        "independent_segments",
+        "-hls_segment_filename",
+        str(out_dir / "%v" / "seg_%05d.ts"),
+        "-master_pl_name",
+        "master.m3u8",
+        "-var_stream_map",
+        names,
+        str(out_dir / "%v" / "index.m3u8"),
+    ]
     return cmd
 
 
-def run_transcode_bench(seconds: float, height: int, preset: str = "veryfast", threads: int = 0,
-                        vertical: bool = False, encoder: str = "libx264", keep: str | None = None) -> dict[str, object]:
-    """Make a clip, transcode it with both, and return the figures."""
+def run_transcode_bench(
+    seconds: float,
+    height: int,
+    preset: str = "veryfast",
+    threads: int = 0,
+    vertical: bool = False,
+    encoder: str = "libx264",
+    keep: str | None = None,
+    repeat: int = 1,
+) -> dict[str, object]:
+    """Make a clip, transcode it with both (``repeat`` times, interleaved), return the best of each."""
     from media.ladder import LadderConfig
     from media.probe import probe
     from media.results import Rejection
@@ -76,23 +118,42 @@ def run_transcode_bench(seconds: float, height: int, preset: str = "veryfast", t
         if isinstance(pr, Rejection):
             raise RuntimeError(f"benchmark clip rejected: {pr}")
         config = LadderConfig(preset=preset, threads=threads, encoder=encoder)
-        t0 = time.perf_counter()
-        result = transcode(src, work / "ours", pr, config)
-        ours = time.perf_counter() - t0
-        cli_dir = work / "ffmpeg"
-        cli_dir.mkdir()
-        cmd = ffmpeg_ladder_command(src, cli_dir, pr, config)
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True)
-        cli = time.perf_counter() - t0
-        ours_bytes = sum((work / "ours" / f).stat().st_size for f in result.files())
+        ours_runs: list[float] = []
+        cli_runs: list[float] = []
+        for k in range(repeat):  # interleaved, so both see the same background load
+            out = work / f"ours{k}"
+            shutil.rmtree(out, ignore_errors=True)
+            t0 = time.perf_counter()
+            result = transcode(src, out, pr, config)
+            ours_runs.append(time.perf_counter() - t0)
+            cli_dir = work / f"ffmpeg{k}"
+            shutil.rmtree(cli_dir, ignore_errors=True)
+            cli_dir.mkdir()
+            cmd = ffmpeg_ladder_command(src, cli_dir, pr, config)
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True)
+            cli_runs.append(time.perf_counter() - t0)
+        ours, cli = min(ours_runs), min(cli_runs)
+        ours_bytes = sum((Path(result.out_dir) / f).stat().st_size for f in result.files())
         cli_bytes = sum(p.stat().st_size for p in cli_dir.rglob("*.ts"))
         return {
-            "seconds": seconds, "source": f"{w}x{h}", "rungs": [r.name for r in result.renditions],
-            "encoder": result.encoder, "preset": preset, "threads": threads, "cpus": os.cpu_count(),
-            "transcode_s": round(ours, 3), "realtime_factor": round(ours / seconds, 3),
-            "ffmpeg_cli_s": round(cli, 3), "ratio_vs_ffmpeg": round(ours / cli, 3),
-            "ours_mb": round(ours_bytes / 1e6, 2), "ffmpeg_mb": round(cli_bytes / 1e6, 2),
+            "seconds": seconds,
+            "source": f"{w}x{h}",
+            "rungs": [r.name for r in result.renditions],
+            "encoder": result.encoder,
+            "preset": preset,
+            "threads": threads,
+            "cpus": os.cpu_count(),
+            "transcode_s": round(ours, 3),
+            "realtime_factor": round(ours / seconds, 3),
+            "ffmpeg_cli_s": round(cli, 3),
+            "ratio_vs_ffmpeg": round(ours / cli, 3),
+            "ours_mb": round(ours_bytes / 1e6, 2),
+            "ffmpeg_mb": round(cli_bytes / 1e6, 2),
+            "repeat": repeat,
+            "transcode_runs_s": [round(x, 3) for x in ours_runs],
+            "ffmpeg_cli_runs_s": [round(x, 3) for x in cli_runs],
+            "load_avg_1m": round(os.getloadavg()[0], 2),
         }
     finally:
         if not keep:
@@ -101,22 +162,56 @@ def run_transcode_bench(seconds: float, height: int, preset: str = "veryfast", t
 
 @click.command(name="transcode")
 @click.option("--seconds", type=click.FloatRange(min=1), default=15.0, show_default=True)
-@click.option("--height", type=click.IntRange(min=64), default=720, show_default=True,
-              help="Short side of the generated source clip.")
+@click.option(
+    "--height",
+    type=click.IntRange(min=64),
+    default=720,
+    show_default=True,
+    help="Short side of the generated source clip.",
+)
 @click.option("--vertical", is_flag=True, help="Generate a vertical (9:16) source instead of 16:9.")
 @click.option("--preset", default="veryfast", show_default=True, help="x264 preset for both encoders.")
-@click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Threads per libx264 encoder, for both (0: libx264 decides).")
+@click.option(
+    "--threads",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Threads per libx264 encoder, for both (0: libx264 decides).",
+)
 @click.option("--encoder", default="libx264", show_default=True, help="libx264, h264_nvenc or auto.")
 @click.option("--keep", default=None, metavar="DIR", help="Keep the clip and both ladders under DIR.")
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Interleaved runs of each; the best is reported (the machine may be shared).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def transcode_command(seconds: float, height: int, vertical: bool, preset: str, threads: int, encoder: str,
-                      keep: str | None, as_json: bool) -> None:
+def transcode_command(
+    seconds: float,
+    height: int,
+    vertical: bool,
+    preset: str,
+    threads: int,
+    encoder: str,
+    keep: str | None,
+    repeat: int,
+    as_json: bool,
+) -> None:
     """HLS ladder transcode time (PyAV) vs the ffmpeg CLI making the same ladder, same run."""
     if shutil.which("ffmpeg") is None:
         raise click.ClickException("the ffmpeg CLI is missing; install it: apt-get install -y ffmpeg")
-    result = run_transcode_bench(seconds, height, preset=preset, threads=threads, vertical=vertical,
-                                 encoder=encoder, keep=keep)
+    result = run_transcode_bench(
+        seconds,
+        height,
+        preset=preset,
+        threads=threads,
+        vertical=vertical,
+        encoder=encoder,
+        keep=keep,
+        repeat=repeat,
+    )
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:

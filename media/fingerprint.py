@@ -20,7 +20,12 @@ import numpy.typing as npt
 from media.probe_worker import open_options
 
 __all__ = [
-    "ITEM_S", "AudioFingerprint", "AudioMatch", "align_audio", "audio_fingerprint", "compare_audio",
+    "ITEM_S",
+    "AudioFingerprint",
+    "AudioMatch",
+    "align_audio",
+    "audio_fingerprint",
+    "compare_audio",
     "decode_fingerprint",
 ]
 
@@ -64,8 +69,9 @@ def _pcm(src: str | Path, container_format: str, max_seconds: float) -> Iterator
             yield bytes(out.planes[0])[: out.samples * 2]
 
 
-def audio_fingerprint(src: str | Path, container_format: str = "mov",
-                      max_seconds: float = 600.0) -> AudioFingerprint | None:
+def audio_fingerprint(
+    src: str | Path, container_format: str = "mov", max_seconds: float = 600.0
+) -> AudioFingerprint | None:
     """The Chromaprint fingerprint of the first audio stream, or ``None`` when there is no audible audio."""
     samples = 0
 
@@ -94,14 +100,18 @@ def _ber(a: npt.NDArray[np.uint32], b: npt.NDArray[np.uint32]) -> float:
     return float(_POPCOUNT[diff.view(np.uint8)].sum()) / (32 * len(a))
 
 
-def align_audio(a: npt.NDArray[np.uint32], b: npt.NDArray[np.uint32], max_offset_s: float = 10.0,
-                min_overlap_s: float = 3.0) -> AudioMatch:
+def align_audio(
+    a: npt.NDArray[np.uint32],
+    b: npt.NDArray[np.uint32],
+    max_offset_s: float = 10.0,
+    min_overlap_s: float = 3.0,
+) -> AudioMatch:
     """Best-scoring alignment of two raw fingerprints within ``max_offset_s``; pure.
 
     Offsets whose overlap is shorter than ``min_overlap_s`` or half the shorter fingerprint are skipped:
     short overlaps of unrelated audio score well by chance.
     """
-    max_off = int(round(max_offset_s / ITEM_S))
+    max_off = round(max_offset_s / ITEM_S)
     shorter = min(len(a), len(b))
     min_overlap = max(1, min(max(int(min_overlap_s / ITEM_S), shorter // 2), shorter))
     best = AudioMatch(similarity=0.0, offset_s=0.0, overlap_s=0.0)
@@ -111,7 +121,7 @@ def align_audio(a: npt.NDArray[np.uint32], b: npt.NDArray[np.uint32], max_offset
         n = min(len(a) - a0, len(b) - b0)
         if n < min_overlap:
             continue
-        sim = max(0.0, 1.0 - 2.0 * _ber(a[a0:a0 + n], b[b0:b0 + n]))
+        sim = max(0.0, 1.0 - 2.0 * _ber(a[a0 : a0 + n], b[b0 : b0 + n]))
         if sim > best.similarity:
             best = AudioMatch(similarity=sim, offset_s=off * ITEM_S, overlap_s=n * ITEM_S)
     return best

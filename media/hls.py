@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import msgspec
 
-__all__ = ["MasterEntry", "Segment", "avc_codec_string", "master_playlist", "parse_media_playlist", "peak_bitrate"]
+__all__ = [
+    "MasterEntry",
+    "Segment",
+    "avc_codec_string",
+    "master_playlist",
+    "parse_media_playlist",
+    "peak_bitrate",
+]
 
 
 class Segment(msgspec.Struct, frozen=True, kw_only=True):
@@ -29,7 +36,7 @@ def parse_media_playlist(text: str) -> list[Segment]:
     for raw in text.splitlines():
         line = raw.strip()
         if line.startswith("#EXTINF:"):
-            pending = float(line[len("#EXTINF:"):].split(",", 1)[0])
+            pending = float(line[len("#EXTINF:") :].split(",", 1)[0])
         elif line and not line.startswith("#") and pending is not None:
             segs.append(Segment(uri=line, duration_s=pending))
             pending = None
@@ -64,7 +71,7 @@ def master_playlist(entries: list[MasterEntry]) -> str:
     for e in sorted(entries, key=lambda e: e.bandwidth):
         lines.append(
             f"#EXT-X-STREAM-INF:BANDWIDTH={e.bandwidth},AVERAGE-BANDWIDTH={e.average_bandwidth},"
-            f"RESOLUTION={e.width}x{e.height},FRAME-RATE={e.frame_rate:.3f},CODECS=\"{e.codecs}\""
+            f'RESOLUTION={e.width}x{e.height},FRAME-RATE={e.frame_rate:.3f},CODECS="{e.codecs}"'
         )
         lines.append(e.uri)
     return "\n".join(lines) + "\n"

@@ -43,7 +43,7 @@ class Rung(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _even(x: float) -> int:
-    return max(2, int(round(x / 2)) * 2)
+    return max(2, round(x / 2) * 2)
 
 
 def gop_frames(fps: float, segment_s: float) -> int:
@@ -67,7 +67,14 @@ def plan_ladder(display_width: int, display_height: int, fps: float, config: Lad
         w, h = (s, lng) if vertical else (lng, s)
         base = config.rungs.get(rung) or min(config.rungs.values()) * rung / min(config.rungs)
         kbps = int(base * fps_scale)
-        out.append(Rung(name=f"{rung}p", width=w, height=h, bitrate_kbps=kbps,
-                        maxrate_kbps=int(kbps * config.maxrate_factor),
-                        bufsize_kbps=int(kbps * config.bufsize_factor)))
+        out.append(
+            Rung(
+                name=f"{rung}p",
+                width=w,
+                height=h,
+                bitrate_kbps=kbps,
+                maxrate_kbps=int(kbps * config.maxrate_factor),
+                bufsize_kbps=int(kbps * config.bufsize_factor),
+            )
+        )
     return out

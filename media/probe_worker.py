@@ -84,8 +84,11 @@ def _scan(av: Any, container: Any, v: Any, a: Any, req: ProbeRequest, facts: dic
                 continue
             for frame in packet.decode():
                 if decoded == 0:
-                    facts.update(decoded_width=frame.width, decoded_height=frame.height,
-                                 rotation=int(frame.rotation or 0))
+                    facts.update(
+                        decoded_width=frame.width,
+                        decoded_height=frame.height,
+                        rotation=int(frame.rotation or 0),
+                    )
                 decoded += 1
         if full or decoded < req.decode_frames:
             for frame in v.decode(None):
@@ -108,8 +111,10 @@ def _facts(req: ProbeRequest) -> ProbeFacts | WorkerFailure:
         astreams = list(container.streams.audio)
         duration = container.duration / 1_000_000 if container.duration else None
         facts: dict[str, object] = {
-            "container": req.format, "duration_s": duration,
-            "video_streams": len(vstreams), "audio_streams": len(astreams),
+            "container": req.format,
+            "duration_s": duration,
+            "video_streams": len(vstreams),
+            "audio_streams": len(astreams),
         }
         a = astreams[0] if astreams else None
         if a is not None and a.codec_context is None:
@@ -117,8 +122,11 @@ def _facts(req: ProbeRequest) -> ProbeFacts | WorkerFailure:
             a = None
         elif a is not None:
             ac = a.codec_context
-            facts.update(audio_codec=ac.name, audio_sample_rate=ac.sample_rate or None,
-                         audio_channels=ac.channels or None)
+            facts.update(
+                audio_codec=ac.name,
+                audio_sample_rate=ac.sample_rate or None,
+                audio_channels=ac.channels or None,
+            )
         if not vstreams:
             return msgspec.convert(facts, ProbeFacts)
         v = vstreams[0]
@@ -128,8 +136,13 @@ def _facts(req: ProbeRequest) -> ProbeFacts | WorkerFailure:
         rate = v.average_rate or v.guessed_rate or v.base_rate
         vdur = float(v.duration * v.time_base) if v.duration and v.time_base else None
         cc = v.codec_context
-        facts.update(video_codec=cc.name, width=cc.width, height=cc.height,
-                     fps=float(rate) if rate else None, video_duration_s=vdur)
+        facts.update(
+            video_codec=cc.name,
+            width=cc.width,
+            height=cc.height,
+            fps=float(rate) if rate else None,
+            video_duration_s=vdur,
+        )
         indexed, past_end = _index_past_end(v, os.path.getsize(req.path))
         facts.update(indexed_packets=indexed, truncated=past_end)
         if cc.width * cc.height > 0 and cc.width <= 8192 and cc.height <= 8192:
@@ -143,8 +156,9 @@ def main() -> None:
 
     req = msgspec.json.decode(sys.stdin.buffer.read(), type=ProbeRequest)
     if req.format not in ALLOWED_DEMUXERS:
-        out: ProbeFacts | WorkerFailure = WorkerFailure(code="not_video",
-                                                        message=f"format {req.format!r} refused")
+        out: ProbeFacts | WorkerFailure = WorkerFailure(
+            code="not_video", message=f"format {req.format!r} refused"
+        )
     else:
         try:
             out = _facts(req)

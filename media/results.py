@@ -9,7 +9,15 @@ from typing import Literal
 
 import msgspec
 
-__all__ = ["ProbeFacts", "ProbeLimits", "ProbeOutcome", "ProbeResult", "ReasonCode", "Rejection", "WorkerFailure"]
+__all__ = [
+    "ProbeFacts",
+    "ProbeLimits",
+    "ProbeOutcome",
+    "ProbeResult",
+    "ReasonCode",
+    "Rejection",
+    "WorkerFailure",
+]
 
 ReasonCode = Literal[
     "not_video",

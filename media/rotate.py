@@ -1,9 +1,11 @@
-"""Turn decoded frames upright by the source's display matrix (PyAV's ``frame.rotation``: degrees counterclockwise).
+"""Turn decoded frames upright by the source's display matrix, as the ffmpeg CLI's autorotate does.
 
-Matches what the ffmpeg CLI's autorotate shows (checked by a test against ffmpeg).
+PyAV's ``frame.rotation`` is in degrees counterclockwise; a test checks the result against ffmpeg.
 """
 
 from __future__ import annotations
+
+from fractions import Fraction
 
 import av
 from av.filter import Graph
@@ -23,8 +25,12 @@ class Rotator:
 
     def _build(self, frame: av.VideoFrame) -> None:
         graph = Graph()
-        node = graph.add_buffer(width=frame.width, height=frame.height, format=frame.format.name,
-                                time_base=frame.time_base or 1)
+        node = graph.add_buffer(
+            width=frame.width,
+            height=frame.height,
+            format=frame.format,
+            time_base=frame.time_base or Fraction(1, 1000),
+        )
         src = node
         for name, arg in _FILTERS[self.rotation]:
             nxt = graph.add(name, arg) if arg else graph.add(name)

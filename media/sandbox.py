@@ -6,6 +6,7 @@ on expiry the whole group is killed. A crash (signal) or timeout is reported, ne
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import signal
@@ -62,7 +63,7 @@ def limits_from_env() -> SandboxLimits:
 
 
 def run_sandboxed(module: str, request: bytes, limits: SandboxLimits) -> SandboxRun:
-    """Run ``python -m module`` with ``request`` on stdin under ``limits``; never raises for the child's sake."""
+    """Run ``python -m module`` with ``request`` on stdin under ``limits``; never raises for the child."""
     env = {
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": _REPO_ROOT,
@@ -75,8 +76,13 @@ def run_sandboxed(module: str, request: bytes, limits: SandboxLimits) -> Sandbox
     with tempfile.TemporaryDirectory(prefix="reel-sandbox-") as cwd:
         proc = subprocess.Popen(
             [sys.executable, "-s", "-m", module],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=cwd, env=env, close_fds=True, start_new_session=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            env=env,
+            close_fds=True,
+            start_new_session=True,
         )
         timed_out = False
         try:
@@ -93,7 +99,5 @@ def run_sandboxed(module: str, request: bytes, limits: SandboxLimits) -> Sandbox
 
 
 def _kill_group(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass

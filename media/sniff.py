@@ -10,7 +10,12 @@ from pathlib import Path
 from typing import BinaryIO, Final
 
 __all__ = [
-    "ALLOWED_DEMUXERS", "SNIFF_BYTES", "Sniffed", "bmff_top_level_problem", "describe_refused", "sniff",
+    "ALLOWED_DEMUXERS",
+    "SNIFF_BYTES",
+    "Sniffed",
+    "bmff_top_level_problem",
+    "describe_refused",
+    "sniff",
     "sniff_file",
 ]
 
@@ -43,7 +48,7 @@ class Sniffed:
 
     __slots__ = ("format", "looks_like")
 
-    def __init__(self, format: str | None, looks_like: str) -> None:  # noqa: A002 - libav's word
+    def __init__(self, format: str | None, looks_like: str) -> None:
         self.format = format
         self.looks_like = looks_like
 

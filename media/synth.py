@@ -52,12 +52,18 @@ def _background(width: int, height: int, rng: np.random.Generator) -> npt.NDArra
     # fine checker texture so frames are sharp (thumbnail scoring looks at edges)
     yy, xx = np.mgrid[0:height, 0:width]
     checker = (((yy // 16) + (xx // 16)) % 2).astype(np.float32)[:, :, None] * 24.0
-    return np.clip(bg + checker, 0, 255).astype(np.uint8)
+    out: npt.NDArray[np.uint8] = np.clip(bg + checker, 0, 255).astype(np.uint8)
+    return out
 
 
 def _frame(
-    i: int, fps: float, width: int, height: int, bg: npt.NDArray[np.uint8],
-    shapes: list[tuple[float, float, float, float, float, npt.NDArray[np.uint8]]], pattern: Pattern,
+    i: int,
+    fps: float,
+    width: int,
+    height: int,
+    bg: npt.NDArray[np.uint8],
+    shapes: list[tuple[float, float, float, float, float, npt.NDArray[np.uint8]]],
+    pattern: Pattern,
 ) -> npt.NDArray[np.uint8]:
     t = i / fps
     if pattern == "black" or (pattern == "dark-start" and t < 1.0):
@@ -70,13 +76,21 @@ def _frame(
             y = (cy + vy * t) % 1.0
             s = int(size * min(width, height))
             x0, y0 = int(x * (width - s)), int(y * (height - s))
-            img[y0:y0 + s, x0:x0 + s] = colour
+            img[y0 : y0 + s, x0 : x0 + s] = colour
     return img
 
 
 def make_clip(
-    path: str | Path, seconds: float, width: int, height: int, fps: float = 30, audio: bool = True,
-    pattern: Pattern = "shapes", seed: int = 0, preset: str = "veryfast", gop: int | None = None,
+    path: str | Path,
+    seconds: float,
+    width: int,
+    height: int,
+    fps: float = 30,
+    audio: bool = True,
+    pattern: Pattern = "shapes",
+    seed: int = 0,
+    preset: str = "veryfast",
+    gop: int | None = None,
 ) -> Path:
     """Write a real H.264 (+ AAC stereo melody) mp4 of ``seconds`` at ``width`` x ``height``; return its path.
 
@@ -87,9 +101,14 @@ def make_clip(
     rng = np.random.default_rng(seed)
     bg = _background(width, height, rng)
     shapes = [
-        (float(rng.random()), float(rng.random()), float(rng.uniform(-0.3, 0.3)),
-         float(rng.uniform(-0.3, 0.3)), float(rng.uniform(0.08, 0.25)),
-         rng.uniform(0, 255, size=3).astype(np.uint8))
+        (
+            float(rng.random()),
+            float(rng.random()),
+            float(rng.uniform(-0.3, 0.3)),
+            float(rng.uniform(-0.3, 0.3)),
+            float(rng.uniform(0.08, 0.25)),
+            rng.uniform(0, 255, size=3).astype(np.uint8),
+        )
         for _ in range(4)
     ]
     rate = Fraction(fps).limit_denominator(1001)
@@ -106,7 +125,9 @@ def make_clip(
             as_.layout = "stereo"
             as_.bit_rate = 128_000
         for i in range(n_frames):
-            frame = av.VideoFrame.from_ndarray(_frame(i, float(rate), width, height, bg, shapes, pattern), "rgb24")
+            frame = av.VideoFrame.from_ndarray(
+                _frame(i, float(rate), width, height, bg, shapes, pattern), "rgb24"
+            )
             frame.pts = i
             frame.time_base = 1 / rate
             out.mux(vs.encode(frame))
@@ -116,7 +137,7 @@ def make_clip(
             stereo = np.stack([mono, np.roll(mono, 64) * 0.8]).astype(np.float32)
             chunk = 1024
             for k in range(math.ceil(stereo.shape[1] / chunk)):
-                part = np.ascontiguousarray(stereo[:, k * chunk:(k + 1) * chunk])
+                part = np.ascontiguousarray(stereo[:, k * chunk : (k + 1) * chunk])
                 af = av.AudioFrame.from_ndarray(part, format="fltp", layout="stereo")
                 af.sample_rate = _SAMPLE_RATE
                 af.pts = k * chunk

@@ -19,7 +19,12 @@ from media.frames import TimedSampler, sample_file
 from media.results import ProbeResult
 
 __all__ = [
-    "FrameScore", "Thumbnail", "ThumbnailCollector", "ThumbnailSet", "candidate_times", "make_thumbnails",
+    "FrameScore",
+    "Thumbnail",
+    "ThumbnailCollector",
+    "ThumbnailSet",
+    "candidate_times",
+    "make_thumbnails",
     "score_gray",
 ]
 
@@ -65,7 +70,9 @@ def score_gray(t: float, gray: npt.NDArray[np.uint8]) -> FrameScore:
     lap = -4 * g[1:-1, 1:-1] + g[:-2, 1:-1] + g[2:, 1:-1] + g[1:-1, :-2] + g[1:-1, 2:]
     brightness, contrast = float(g.mean()), float(g.std())
     usable = DARK <= brightness <= BRIGHT and contrast >= FLAT
-    return FrameScore(t=t, brightness=brightness, contrast=contrast, sharpness=float(lap.var()), usable=usable)
+    return FrameScore(
+        t=t, brightness=brightness, contrast=contrast, sharpness=float(lap.var()), usable=usable
+    )
 
 
 class ThumbnailCollector:
@@ -80,10 +87,12 @@ class ThumbnailCollector:
 
     def _keep(self, t: float, frame: av.VideoFrame) -> None:
         h = max(2, round(frame.height * SCORE_WIDTH / frame.width))
-        gray = frame.reformat(SCORE_WIDTH, h, "gray").to_ndarray()
-        self.candidates.append((score_gray(t, gray), frame.to_image()))
+        gray = np.asarray(frame.reformat(SCORE_WIDTH, h, "gray").to_ndarray(), dtype=np.uint8)
+        self.candidates.append((score_gray(t, gray), frame.to_image()))  # type: ignore[no-untyped-call]
 
-    def write(self, out_dir: str | Path, sizes: Sequence[int] = (720, 240), quality: int = 85) -> ThumbnailSet:
+    def write(
+        self, out_dir: str | Path, sizes: Sequence[int] = (720, 240), quality: int = 85
+    ) -> ThumbnailSet:
         if not self.candidates:
             raise ValueError("no frames were collected; was the collector used as a transcode tap?")
         best_score, best = max(self.candidates, key=lambda c: c[0].rank)
@@ -96,12 +105,18 @@ class ThumbnailCollector:
             path = out / f"thumb_{long_side}.jpg"
             best.resize((w, h), Image.Resampling.LANCZOS).save(path, "JPEG", quality=quality, optimize=True)
             files.append(Thumbnail(path=str(path), long_side=long_side, width=w, height=h))
-        return ThumbnailSet(chosen_t=best_score.t, files=tuple(files),
-                            candidates=tuple(c[0] for c in self.candidates))
+        return ThumbnailSet(
+            chosen_t=best_score.t, files=tuple(files), candidates=tuple(c[0] for c in self.candidates)
+        )
 
 
-def make_thumbnails(src: str | Path, probe: ProbeResult, out_dir: str | Path, count: int = 8,
-                    sizes: Sequence[int] = (720, 240)) -> ThumbnailSet:
+def make_thumbnails(
+    src: str | Path,
+    probe: ProbeResult,
+    out_dir: str | Path,
+    count: int = 8,
+    sizes: Sequence[int] = (720, 240),
+) -> ThumbnailSet:
     """Decode ``src`` and write its thumbnails (when no transcode pass is running to tap)."""
     collector = ThumbnailCollector(probe.duration_s, count)
     sample_file(src, probe, [collector.sampler])

@@ -66,20 +66,38 @@ class TranscodeResult(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class _Rendition:
-    def __init__(self, rung: Rung, out_dir: Path, fps: Fraction, gop: int, encoder: str,
-                 config: LadderConfig, audio_rate: int | None) -> None:
+    def __init__(
+        self,
+        rung: Rung,
+        out_dir: Path,
+        fps: Fraction,
+        gop: int,
+        encoder: str,
+        config: LadderConfig,
+        audio_rate: int | None,
+    ) -> None:
         self.rung = rung
         self.dir = out_dir / rung.name
         self.dir.mkdir(parents=True, exist_ok=True)
         self.container = av.open(
-            str(self.dir / "index.m3u8"), "w", format="hls",
-            options={"hls_time": f"{config.segment_s:g}", "hls_playlist_type": "vod", "hls_list_size": "0",
-                     "hls_segment_filename": str(self.dir / "seg_%05d.ts"), "hls_flags": "independent_segments"},
+            str(self.dir / "index.m3u8"),
+            "w",
+            format="hls",
+            options={
+                "hls_time": f"{config.segment_s:g}",
+                "hls_playlist_type": "vod",
+                "hls_list_size": "0",
+                "hls_segment_filename": str(self.dir / "seg_%05d.ts"),
+                "hls_flags": "independent_segments",
+            },
         )
-        self.video = self.container.add_stream(encoder, rate=fps, options=encoder_options(encoder, rung, gop, config))
+        opts = encoder_options(encoder, rung, gop, config)
+        video = self.container.add_stream(encoder, rate=fps, options=opts)
+        assert isinstance(video, av.VideoStream)
+        self.video = video
         self.video.width, self.video.height, self.video.pix_fmt = rung.width, rung.height, "yuv420p"
         self.video.codec_context.time_base = 1 / fps
-        self.audio = None
+        self.audio: av.AudioStream | None = None
         if audio_rate is not None:
             self.audio = self.container.add_stream("aac", rate=audio_rate)
             self.audio.layout = "stereo"
@@ -103,14 +121,29 @@ def _output(r: _Rendition, out_dir: Path) -> RenditionOutput:
     segs = parse_media_playlist(playlist.read_text())
     sizes = [(r.dir / s.uri).stat().st_size for s in segs]
     peak, avg = peak_bitrate(sizes, [s.duration_s for s in segs])
-    codecs = f"{r.codecs or 'avc1.640028'},{AUDIO_CODECS}" if r.audio is not None else (r.codecs or "avc1.640028")
-    return RenditionOutput(name=r.rung.name, width=r.rung.width, height=r.rung.height,
-                           bitrate_kbps=r.rung.bitrate_kbps, bandwidth=peak, average_bandwidth=avg, codecs=codecs,
-                           playlist=str(playlist.relative_to(out_dir)), segments=tuple(s.uri for s in segs))
+    codecs = (
+        f"{r.codecs or 'avc1.640028'},{AUDIO_CODECS}" if r.audio is not None else (r.codecs or "avc1.640028")
+    )
+    return RenditionOutput(
+        name=r.rung.name,
+        width=r.rung.width,
+        height=r.rung.height,
+        bitrate_kbps=r.rung.bitrate_kbps,
+        bandwidth=peak,
+        average_bandwidth=avg,
+        codecs=codecs,
+        playlist=str(playlist.relative_to(out_dir)),
+        segments=tuple(s.uri for s in segs),
+    )
 
 
-def transcode(src: str | Path, out_dir: str | Path, probe: ProbeResult, config: LadderConfig | None = None,
-              taps: Sequence[FrameTap] = ()) -> TranscodeResult:
+def transcode(
+    src: str | Path,
+    out_dir: str | Path,
+    probe: ProbeResult,
+    config: LadderConfig | None = None,
+    taps: Sequence[FrameTap] = (),
+) -> TranscodeResult:
     """Write the HLS ladder for ``src`` (already accepted by ``media.probe.probe``) under ``out_dir``."""
     config = config or LadderConfig()
     out = Path(out_dir)
@@ -134,7 +167,9 @@ def transcode(src: str | Path, out_dir: str | Path, probe: ProbeResult, config: 
                     s.codec_context.options = dict(STRICT_DECODE)
         arate = None
         if ain is not None:
-            arate = ain.codec_context.sample_rate if ain.codec_context.sample_rate in (44100, 48000) else 48000
+            arate = (
+                ain.codec_context.sample_rate if ain.codec_context.sample_rate in (44100, 48000) else 48000
+            )
         rends = [_Rendition(r, out, fps, gop, encoder, config, arate) for r in rungs]
         rotator = Rotator(probe.rotation)
         next_key = 0.0
@@ -159,7 +194,9 @@ def transcode(src: str | Path, out_dir: str | Path, probe: ProbeResult, config: 
                         if pts <= r.last_pts:
                             pts = r.last_pts + 1
                         r.last_pts = pts
-                        scaled = upright.reformat(r.rung.width, r.rung.height, "yuv420p", interpolation="BICUBIC")
+                        scaled = upright.reformat(
+                            r.rung.width, r.rung.height, "yuv420p", interpolation="BICUBIC"
+                        )
                         scaled.pts = pts
                         scaled.time_base = 1 / fps
                         scaled.pict_type = PictureType.I if key else PictureType.NONE
@@ -174,8 +211,25 @@ def transcode(src: str | Path, out_dir: str | Path, probe: ProbeResult, config: 
             for r in rends:
                 r.container.close()
     outputs = [_output(r, out) for r in rends]
-    entries = [MasterEntry(uri=o.playlist, bandwidth=o.bandwidth, average_bandwidth=o.average_bandwidth,
-                           width=o.width, height=o.height, codecs=o.codecs, frame_rate=float(fps)) for o in outputs]
+    entries = [
+        MasterEntry(
+            uri=o.playlist,
+            bandwidth=o.bandwidth,
+            average_bandwidth=o.average_bandwidth,
+            width=o.width,
+            height=o.height,
+            codecs=o.codecs,
+            frame_rate=float(fps),
+        )
+        for o in outputs
+    ]
     (out / MASTER_NAME).write_text(master_playlist(entries))
-    return TranscodeResult(out_dir=str(out), master_playlist=MASTER_NAME, renditions=tuple(outputs),
-                           encoder=encoder, frames=frames, duration_s=probe.duration_s, fps=float(fps))
+    return TranscodeResult(
+        out_dir=str(out),
+        master_playlist=MASTER_NAME,
+        renditions=tuple(outputs),
+        encoder=encoder,
+        frames=frames,
+        duration_s=probe.duration_s,
+        fps=float(fps),
+    )

@@ -65,7 +65,7 @@ def video_distance(a: Sequence[str], b: Sequence[str], max_offset: int = 5, min_
         n = min(len(a) - a0, len(b) - b0)
         if n < need:
             continue
-        diff = _NIBBLE_POP[np.bitwise_xor(na[a0:a0 + n], nb[b0:b0 + n])]
+        diff = _NIBBLE_POP[np.bitwise_xor(na[a0 : a0 + n], nb[b0 : b0 + n])]
         best = min(best, float(diff.sum()) / (64 * n))
     return best
 

@@ -1,4 +1,4 @@
-"""Crafting hostile MP4s for the probe corpus: rewrite the H.264 SPS in ``avcC`` to declare huge dimensions."""
+"""Hostile MP4s for the probe corpus: rewrite the H.264 SPS in ``avcC`` to declare huge dimensions."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class _Writer:
         self.bits.append(1)
         while len(self.bits) % 8:
             self.bits.append(0)
-        return bytes(int("".join(map(str, self.bits[i:i + 8])), 2) for i in range(0, len(self.bits), 8))
+        return bytes(int("".join(map(str, self.bits[i : i + 8])), 2) for i in range(0, len(self.bits), 8))
 
 
 def _unescape(nal: bytes) -> bytes:
@@ -99,16 +99,16 @@ def _rewrite_sps(sps: bytes, width: int, height: int) -> bytes:
 
 
 def declare_dimensions(mp4: bytes, width: int, height: int) -> bytes:
-    """The same file (``moov`` after ``mdat``) whose SPS declares ``width`` x ``height``; box sizes fixed up."""
+    """The same file (``moov`` after ``mdat``) with an SPS declaring ``width`` x ``height``."""
     data = bytearray(mp4)
     a = data.find(b"avcC")
     box_start = a - 4
     box_size = struct.unpack_from(">I", data, box_start)[0]
-    body = bytes(data[a + 4:box_start + box_size])
+    body = bytes(data[a + 4 : box_start + box_size])
     sps_len = struct.unpack_from(">H", body, 6)[0]
-    sps = body[8:8 + sps_len]
+    sps = body[8 : 8 + sps_len]
     new_sps = _rewrite_sps(sps, width, height)
-    new_body = body[:6] + struct.pack(">H", len(new_sps)) + new_sps + body[8 + sps_len:]
+    new_body = body[:6] + struct.pack(">H", len(new_sps)) + new_sps + body[8 + sps_len :]
     delta = len(new_body) - len(body)
     new_box = struct.pack(">I", box_size + delta) + b"avcC" + new_body
     # every ancestor box of avcC grows by delta: those whose span contains it
@@ -118,7 +118,7 @@ def declare_dimensions(mp4: bytes, width: int, height: int) -> bytes:
     for kind in (b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsd", b"avc1"):
         start = _enclosing(data, kind, box_start)
         struct.pack_into(">I", data, start, struct.unpack_from(">I", data, start)[0] + delta)
-    return bytes(data[:box_start]) + new_box + bytes(data[box_start + box_size:])
+    return bytes(data[:box_start]) + new_box + bytes(data[box_start + box_size :])
 
 
 def _enclosing(data: bytearray, kind: bytes, inner: int) -> int:

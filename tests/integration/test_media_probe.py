@@ -44,7 +44,10 @@ def good(corpus_dir: Path) -> Path:
 def good_faststart(corpus_dir: Path, good: Path) -> Path:
     """The same clip with ``moov`` before ``mdat`` (what phones and CDNs produce)."""
     out = corpus_dir / "good_faststart.mp4"
-    with av.open(str(good)) as src, av.open(str(out), "w", format="mp4", options={"movflags": "+faststart"}) as dst:
+    with (
+        av.open(str(good)) as src,
+        av.open(str(out), "w", format="mp4", options={"movflags": "+faststart"}) as dst,
+    ):
         streams = {s.index: dst.add_stream_from_template(s) for s in src.streams}
         for pkt in src.demux():
             if pkt.dts is None:
@@ -72,8 +75,18 @@ def test_good_clips_are_accepted(good: Path, good_faststart: Path) -> None:
 @pytest.mark.parametrize("layout", ["moov_last", "faststart"])
 def test_truncated_at_many_offsets(layout: str, good: Path, good_faststart: Path, tmp_path: Path) -> None:
     data = (good if layout == "moov_last" else good_faststart).read_bytes()
-    cuts = sorted({1, 7, 8, 12, 100, 1000, *(int(len(data) * f) for f in (0.05, 0.2, 0.4, 0.6, 0.8, 0.95, 0.99)),
-                   len(data) - 1})
+    cuts = sorted(
+        {
+            1,
+            7,
+            8,
+            12,
+            100,
+            1000,
+            *(int(len(data) * f) for f in (0.05, 0.2, 0.4, 0.6, 0.8, 0.95, 0.99)),
+            len(data) - 1,
+        }
+    )
     codes = {}
     for cut in cuts:
         path = tmp_path / f"cut_{cut}.mp4"
@@ -141,8 +154,9 @@ def test_real_frames_wider_than_4k(tmp_path: Path) -> None:
 
 
 def test_twenty_minute_file(tmp_path: Path) -> None:
-    path = make_clip(tmp_path / "long.mp4", 1200, 64, 64, fps=1, audio=False, pattern="gradient",
-                     preset="ultrafast")
+    path = make_clip(
+        tmp_path / "long.mp4", 1200, 64, 64, fps=1, audio=False, pattern="gradient", preset="ultrafast"
+    )
     got = rejected(path)
     assert got.reason_code == "too_long" and "1200" in got.message
 
@@ -223,8 +237,9 @@ def test_watch_sees_opens(secret: tuple[Path, OpenWatch]) -> None:
 def test_playlists_and_scripts_pointing_outside(secret: tuple[Path, OpenWatch], tmp_path: Path) -> None:
     path, watch = secret
     hls = tmp_path / "upload.mp4"
-    hls.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n{path}\n#EXTINF:10,\n/etc/passwd\n"
-                   "#EXT-X-ENDLIST\n")
+    hls.write_text(
+        f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n{path}\n#EXTINF:10,\n/etc/passwd\n#EXT-X-ENDLIST\n"
+    )
     concat = tmp_path / "upload2.mp4"
     concat.write_text(f"ffconcat version 1.0\nfile '{path}'\nfile '/etc/passwd'\n")
     for upload in (hls, concat):
@@ -237,8 +252,11 @@ def test_worker_refuses_other_demuxers_even_if_asked(secret: tuple[Path, OpenWat
     hls = tmp_path / "list.m3u8"
     hls.write_text(f"#EXTM3U\n#EXTINF:10,\n{path}\n#EXT-X-ENDLIST\n")
     for fmt in ("hls", "concat", "image2"):
-        run = run_sandboxed("media.probe_worker", msgspec.json.encode(ProbeRequest(path=str(hls), format=fmt)),
-                            SandboxLimits())
+        run = run_sandboxed(
+            "media.probe_worker",
+            msgspec.json.encode(ProbeRequest(path=str(hls), format=fmt)),
+            SandboxLimits(),
+        )
         assert run.returncode == 0 and b"refused" in run.stdout
     assert watch.events() == 0
 
@@ -247,8 +265,10 @@ def test_mov_forced_on_a_playlist_reads_nothing_else(secret: tuple[Path, OpenWat
     """Even a playlist that starts with a valid ftyp box only ever gets the mov demuxer."""
     path, watch = secret
     sneaky = tmp_path / "sneaky.mp4"
-    sneaky.write_bytes(b"\x00\x00\x00\x14ftypisom\x00\x00\x02\x00isom" +
-                       f"\n#EXTM3U\n#EXTINF:10,\n{path}\n#EXT-X-ENDLIST\n".encode())
+    sneaky.write_bytes(
+        b"\x00\x00\x00\x14ftypisom\x00\x00\x02\x00isom"
+        + f"\n#EXTM3U\n#EXTINF:10,\n{path}\n#EXT-X-ENDLIST\n".encode()
+    )
     assert rejected(sneaky).reason_code in {"undecodable", "not_video"}
     assert watch.events() == 0
 

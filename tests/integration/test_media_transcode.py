@@ -36,8 +36,9 @@ class Run:
         self.src, self.probe = src, accepted(src)
         self.thumbs = ThumbnailCollector(self.probe.duration_s)
         self.hasher = VideoHasher(self.probe.duration_s)
-        self.result: TranscodeResult = transcode(src, out / "hls", self.probe, CONFIG,
-                                                 taps=[self.thumbs, self.hasher])
+        self.result: TranscodeResult = transcode(
+            src, out / "hls", self.probe, CONFIG, taps=[self.thumbs, self.hasher]
+        )
         self.thumbnails: ThumbnailSet = self.thumbs.write(out / "thumbs")
         self.seconds = seconds
 
@@ -52,15 +53,19 @@ def vertical(tmp_path_factory: pytest.TempPathFactory) -> Run:
 @pytest.fixture(scope="module")
 def horizontal(tmp_path_factory: pytest.TempPathFactory) -> Run:
     d = tmp_path_factory.mktemp("horizontal")
-    src = make_clip(d / "src.mp4", 5, 960, 540, fps=25, audio=True, preset="ultrafast", seed=12,
-                    pattern="dark-start")
+    src = make_clip(
+        d / "src.mp4", 5, 960, 540, fps=25, audio=True, preset="ultrafast", seed=12, pattern="dark-start"
+    )
     return Run(src, d, 5)
 
 
 def test_vertical_ladder_shape(vertical: Run) -> None:
     r = vertical.result
     assert [(x.name, x.width, x.height) for x in r.renditions] == [
-        ("360p", 360, 640), ("540p", 540, 960), ("720p", 720, 1280)]
+        ("360p", 360, 640),
+        ("540p", 540, 960),
+        ("720p", 720, 1280),
+    ]
     assert r.frames == 450 and r.encoder == "libx264"
     for x in r.renditions:
         assert len(x.segments) == 8  # 15 s in 2 s segments
@@ -109,7 +114,9 @@ def _segment_report(path: Path) -> tuple[bool, list[float], int, int, tuple[int,
 
 
 @pytest.mark.parametrize("which", ["vertical", "horizontal"])
-def test_every_segment_decodes_and_starts_on_an_aligned_keyframe(which: str, request: pytest.FixtureRequest) -> None:
+def test_every_segment_decodes_and_starts_on_an_aligned_keyframe(
+    which: str, request: pytest.FixtureRequest
+) -> None:
     run: Run = request.getfixturevalue(which)
     out = Path(run.result.out_dir)
     keyframe_times: dict[str, list[float]] = {}
@@ -137,7 +144,9 @@ def test_every_segment_decodes_and_starts_on_an_aligned_keyframe(which: str, req
 
 def test_horizontal_aspect_ratio_kept(horizontal: Run) -> None:
     assert [(x.name, x.width, x.height) for x in horizontal.result.renditions] == [
-        ("360p", 640, 360), ("540p", 960, 540)]
+        ("360p", 640, 360),
+        ("540p", 960, 540),
+    ]
     for x in horizontal.result.renditions:
         assert abs(x.width / x.height - 960 / 540) < 0.01
 
@@ -150,7 +159,9 @@ def test_thumbnails(vertical: Run, horizontal: Run) -> None:
         for f in t.files:
             with Image.open(f.path) as img:
                 assert img.format == "JPEG" and max(img.size) <= f.long_side
-                assert abs(img.size[0] / img.size[1] - run.probe.display_width / run.probe.display_height) < 0.02
+                assert (
+                    abs(img.size[0] / img.size[1] - run.probe.display_width / run.probe.display_height) < 0.02
+                )
     # the horizontal clip starts black: that candidate is unusable and never chosen
     first = horizontal.thumbnails.candidates[0]
     assert first.t < 1.0 and not first.usable
@@ -191,11 +202,41 @@ def test_rotation_matches_ffmpeg_autorotate(rotate: int, tmp_path: Path) -> None
             out.mux(s.encode(frame))
         out.mux(s.encode(None))
     rotated = tmp_path / "rotated.mp4"
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), "-c", "copy",
-                    "-metadata:s:v:0", f"rotate={rotate}", str(rotated)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(src),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            f"rotate={rotate}",
+            str(rotated),
+        ],
+        check=True,
+    )
     p = accepted(rotated)
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(rotated), "-frames:v", "1", "-f", "rawvideo",
-                          "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
+    raw = subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(rotated),
+            "-frames:v",
+            "1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+    ).stdout
     theirs = np.frombuffer(raw, np.uint8).reshape(p.display_height, p.display_width, 3)
     with av.open(str(rotated)) as c:
         ours = Rotator(p.rotation)(next(c.decode(video=0))).to_ndarray(format="rgb24")
@@ -203,3 +244,16 @@ def test_rotation_matches_ffmpeg_autorotate(rotate: int, tmp_path: Path) -> None
     assert np.abs(ours.astype(int) - theirs.astype(int)).mean() < 8
     result = transcode(rotated, tmp_path / "hls", p, CONFIG)
     assert (result.renditions[0].width, result.renditions[0].height) == (p.display_width, p.display_height)
+
+
+def test_process_video_does_everything_in_one_call(tmp_path: Path) -> None:
+    from media.process import process_video
+
+    src = make_clip(tmp_path / "src.mp4", 4, 480, 854, fps=30, audio=True, preset="ultrafast", seed=3)
+    p = accepted(src)
+    done = process_video(src, tmp_path / "out", p, CONFIG)
+    assert [x.name for x in done.transcode.renditions] == ["360p"]
+    assert all((Path(done.transcode.out_dir) / f).is_file() for f in done.transcode.files())
+    assert [Path(f.path).is_file() for f in done.thumbnails.files] == [True, True]
+    assert done.audio_fingerprint is not None and 3.5 < done.audio_fingerprint.duration_s < 4.5
+    assert len(done.video_fingerprint) == 4

@@ -42,14 +42,28 @@ def test_avc_codec_string_from_annexb_sps() -> None:
 
 def test_master_playlist_orders_by_bandwidth() -> None:
     entries = [
-        MasterEntry(uri="720p/index.m3u8", bandwidth=3_000_000, average_bandwidth=2_500_000, width=720,
-                    height=1280, codecs="avc1.64001f,mp4a.40.2", frame_rate=30.0),
-        MasterEntry(uri="360p/index.m3u8", bandwidth=900_000, average_bandwidth=800_000, width=360,
-                    height=640, codecs="avc1.64001e,mp4a.40.2", frame_rate=30.0),
+        MasterEntry(
+            uri="720p/index.m3u8",
+            bandwidth=3_000_000,
+            average_bandwidth=2_500_000,
+            width=720,
+            height=1280,
+            codecs="avc1.64001f,mp4a.40.2",
+            frame_rate=30.0,
+        ),
+        MasterEntry(
+            uri="360p/index.m3u8",
+            bandwidth=900_000,
+            average_bandwidth=800_000,
+            width=360,
+            height=640,
+            codecs="avc1.64001e,mp4a.40.2",
+            frame_rate=30.0,
+        ),
     ]
     text = master_playlist(entries)
     lines = text.splitlines()
     assert lines[0] == "#EXTM3U"
     assert lines[4] == "360p/index.m3u8" and lines[6] == "720p/index.m3u8"
-    assert 'BANDWIDTH=900000,AVERAGE-BANDWIDTH=800000,RESOLUTION=360x640' in lines[3]
+    assert "BANDWIDTH=900000,AVERAGE-BANDWIDTH=800000,RESOLUTION=360x640" in lines[3]
     assert 'CODECS="avc1.64001e,mp4a.40.2"' in lines[3]

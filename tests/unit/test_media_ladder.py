@@ -18,8 +18,12 @@ def test_vertical_720x1280() -> None:
 
 
 def test_horizontal_1080p_gets_four_rungs() -> None:
-    assert sizes(1920, 1080) == [("360p", 640, 360), ("540p", 960, 540), ("720p", 1280, 720),
-                                 ("1080p", 1920, 1080)]
+    assert sizes(1920, 1080) == [
+        ("360p", 640, 360),
+        ("540p", 960, 540),
+        ("720p", 1280, 720),
+        ("1080p", 1920, 1080),
+    ]
 
 
 def test_vertical_1080x1920_gets_1080p() -> None:
@@ -53,7 +57,9 @@ def test_bitrates_increase_and_rate_control_is_capped() -> None:
 
 
 def test_high_frame_rate_gets_more_bits() -> None:
-    assert plan_ladder(1280, 720, 60.0, CFG)[0].bitrate_kbps > plan_ladder(1280, 720, 30.0, CFG)[0].bitrate_kbps
+    assert (
+        plan_ladder(1280, 720, 60.0, CFG)[0].bitrate_kbps > plan_ladder(1280, 720, 30.0, CFG)[0].bitrate_kbps
+    )
 
 
 @pytest.mark.parametrize(("fps", "gop"), [(30.0, 60), (29.97, 60), (25.0, 50), (60.0, 120), (1.0, 2)])

@@ -14,10 +14,24 @@ LIMITS = ProbeLimits()
 
 def facts(**kw: Any) -> ProbeFacts:
     base: dict[str, Any] = dict(
-        container="mov", duration_s=15.0, video_streams=1, audio_streams=1, video_codec="h264", width=720,
-        height=1280, fps=30.0, video_duration_s=15.0, decoded_frames=450, decoded_width=720,
-        decoded_height=1280, video_packets=450, indexed_packets=450, last_video_time_s=15.0,
-        audio_codec="aac", audio_sample_rate=44100, audio_channels=2,
+        container="mov",
+        duration_s=15.0,
+        video_streams=1,
+        audio_streams=1,
+        video_codec="h264",
+        width=720,
+        height=1280,
+        fps=30.0,
+        video_duration_s=15.0,
+        decoded_frames=450,
+        decoded_width=720,
+        decoded_height=1280,
+        video_packets=450,
+        indexed_packets=450,
+        last_video_time_s=15.0,
+        audio_codec="aac",
+        audio_sample_rate=44100,
+        audio_channels=2,
     )
     base.update(kw)
     return ProbeFacts(**base)
@@ -77,8 +91,10 @@ def test_audio_only_is_named() -> None:
     assert isinstance(got, Rejection) and "audio-only" in got.message
 
 
-@pytest.mark.parametrize(("rot", "size"), [(0, (1280, 720)), (90, (720, 1280)), (180, (1280, 720)),
-                                           (270, (720, 1280)), (-90, (720, 1280))])
+@pytest.mark.parametrize(
+    ("rot", "size"),
+    [(0, (1280, 720)), (90, (720, 1280)), (180, (1280, 720)), (270, (720, 1280)), (-90, (720, 1280))],
+)
 def test_display_size(rot: int, size: tuple[int, int]) -> None:
     assert display_size(1280, 720, rot) == size
 
