@@ -381,3 +381,12 @@ def test_bench_log_prints_positive_figures(tmp_path: Path) -> None:
     assert out["backend"] == "file" and out["replay_workers"] == 2
     assert out["disk_bytes_per_event"] > out["payload_bytes_per_event"] > 0
     assert not list(tmp_path.glob("bench-*"))  # the run's log is removed afterwards
+
+
+def test_url_defaults_to_the_settings(url: str, filled: list[Event]) -> None:
+    env = {"REEL_LOG_URL": url, "REEL_LOG_PARTITIONS": "8"}
+    res = CliRunner(env=env).invoke(main, ["log", "stat", "--json"])
+    assert res.exit_code == 0, res.output  # the existing log's own partition count wins when reading
+    assert json.loads(res.stdout)["total_records"] == len(filled)
+    bad = CliRunner(env={"REEL_LOG_PARTITIONS": "many"}).invoke(main, ["log", "stat"])
+    assert bad.exit_code == 2 and "REEL_LOG_PARTITIONS" in bad.stderr
