@@ -202,25 +202,27 @@ def engagement_weight(event: Event, params: StateParams) -> float:
 
 
 def _clip(v: Vector, max_norm: float) -> None:
-    sq = float(np.dot(v, v))
+    sq = float(v.dot(v))
     if sq > max_norm * max_norm:
-        v *= np.float32(max_norm / math.sqrt(sq))
+        v *= max_norm / math.sqrt(sq)
 
 
 def _move(state: UserState, event: Event, video: VideoInfo | None, params: StateParams) -> None:
-    """Decay the session vector to this event's time, then move both vectors by the event's signal."""
-    dt = event.ts - state.last_ts if state.last_ts else 0
-    if dt > 0:
-        decay = 0.5 ** (dt / (params.short_half_life_s * 1e6))
-        state.short *= np.float32(decay)
+    """Decay the session vector to this event's time, then move both vectors by the event's signal.
+
+    Python floats times float32 arrays stay float32 (NEP 50), in place: few numpy calls per event.
+    """
+    last = state.last_ts
+    if last and event.ts > last:
+        state.short *= 0.5 ** ((event.ts - last) / (params.short_half_life_s * 1e6))
     if video is None:
         return
     w = engagement_weight(event, params)
     if w == 0.0:
         return
     e = video.embedding
-    state.short += np.float32(params.short_lr * w) * e
-    state.long += np.float32(params.long_lr * w) * e
+    state.short += (params.short_lr * w) * e
+    state.long += (params.long_lr * w) * e
     _clip(state.short, params.max_norm)
     _clip(state.long, params.max_norm)
 
