@@ -296,10 +296,13 @@ class Partition:
             buf = os.pread(seg.fd, want, pos)
             p, offset, damage = decode_frames(buf, 0, offset, self.number, max_records - len(out), out)
             if damage is None and p == 0:  # one frame larger than the chunk: read it whole next
-                if len(buf) < want or len(buf) < HEADER_SIZE:
+                need = HEADER_SIZE + HEADER.unpack_from(buf, 0)[0] if len(buf) >= HEADER_SIZE else 0
+                if need > size - pos:
+                    damage = f"record of {need} bytes runs past the end of the segment's records"
+                elif need <= len(buf):
                     damage = "segment is shorter than its indexed records (truncated underneath the log?)"
                 else:
-                    want_min = HEADER_SIZE + HEADER.unpack_from(buf, 0)[0]
+                    want_min = need
             if damage is not None:
                 if out:
                     return offset
