@@ -344,7 +344,7 @@ def rejects_path(source: str) -> Path:
 @click.option("--batch", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Events per append (each batch is all-or-nothing).")
 @click.option("--skip-invalid", is_flag=True,
-              help="Report bad lines and keep going; they are written to FILE.rejected.jsonl.")
+              help="Report bad lines and keep going; they are appended to FILE.rejected.jsonl.")
 @click.option("--rejects", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="Where --skip-invalid writes bad lines (default: beside FILE).")
 @click.option("--dry-run", is_flag=True, help="Validate every line, append nothing.")
@@ -362,7 +362,8 @@ def import_(url: str | None, partitions: int | None, file: str, batch: int, skip
     def on_reject(rej: Reject) -> None:
         nonlocal reject_file
         if reject_file is None:
-            reject_file = open(reject_path, "wb")  # noqa: SIM115 - closed below
+            # appended to, never truncated: rejects of an earlier run are not lost
+            reject_file = open(reject_path, "ab")  # noqa: SIM115 - closed below
         reject_file.write(rej.raw + b"\n")
         rejected_lines.append(rej.line)
         click.echo(f"line {rej.line}: rejected: {rej.error}", err=True)
@@ -392,7 +393,7 @@ def import_(url: str | None, partitions: int | None, file: str, batch: int, skip
     verb = "validated" if dry_run else "imported"
     click.echo(f"{verb} {result.appended:,} events from {result.lines:,} lines", err=True)
     if result.rejected:
-        click.echo(f"rejected {result.rejected:,} lines (kept in {reject_path})", err=True)
+        click.echo(f"rejected {result.rejected:,} lines (appended to {reject_path})", err=True)
 
 
 # ---------------------------------------------------------------------------------------- verify
