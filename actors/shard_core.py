@@ -194,26 +194,30 @@ class ShardCore:
             created_us=time.time_ns() // 1000, users=[to_record(s) for s in self.users.values()],
         )
 
+    def _take_snapshot(self) -> ShardSnapshot:
+        """Snapshot now and restart the checkpoint counters (between batches only)."""
+        self._since_checkpoint = 0
+        self._last_checkpoint_t = time.monotonic()
+        return self.snapshot()
+
     def _maybe_checkpoint(self) -> None:
         if self._since_checkpoint == 0 or (self._saving is not None and not self._saving.done()):
             return
         cfg = self.config
         if (self._since_checkpoint >= cfg.checkpoint_every_events
                 or time.monotonic() - self._last_checkpoint_t >= cfg.checkpoint_every_s):
-            self._saving = asyncio.create_task(self._save(self.snapshot()))
+            self._saving = asyncio.create_task(self._save(self._take_snapshot()))
 
     async def checkpoint(self) -> dict[str, Any]:
         """Snapshot now (after any save in flight) and return its summary."""
         if self._saving is not None:
             await asyncio.shield(self._saving)
-        await self._save(self.snapshot())
+        await self._save(self._take_snapshot())
         assert self.last_checkpoint is not None
         return self.last_checkpoint
 
     async def _save(self, snap: ShardSnapshot) -> None:
         assert self._store is not None
-        self._since_checkpoint = 0
-        self._last_checkpoint_t = time.monotonic()
         t0 = time.perf_counter()
         data = encode_snapshot(snap)
         await self._store.save(self.name, data)
