@@ -7,7 +7,8 @@ A group that has committed nothing starts at each partition's earliest retained 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -20,7 +21,24 @@ from .wire import decode_record, translate
 if TYPE_CHECKING:
     from .log import KafkaLog
 
-__all__ = ["KafkaConsumer"]
+__all__ = ["KafkaConsumer", "stop_quietly"]
+
+
+async def stop_quietly(closing: Awaitable[object], timeout_s: float) -> None:
+    """Await a client's stop/close for at most ``timeout_s``, swallowing its failures.
+
+    With the broker gone, aiokafka's stop() can hang or leak a ``CancelledError`` from its own
+    cancelled fetch tasks; neither may escape a ``close()``. A cancellation of the caller itself
+    still propagates.
+    """
+    try:
+        await asyncio.wait_for(closing, timeout_s)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+    except Exception:
+        pass
 
 
 class KafkaConsumer:
@@ -87,7 +105,7 @@ class KafkaConsumer:
         self._closed = True
         client, self._client = self._client, None
         if client is not None:
-            await client.stop()
+            await stop_quietly(client.stop(), self._log.timeout_s)
 
     # -- the Consumer protocol ---------------------------------------------------------------
 
@@ -158,7 +176,11 @@ class KafkaConsumer:
         if not chosen:
             return
         try:
-            await client.commit({self._tps[p]: OffsetAndMetadata(o, "") for p, o in chosen.items()})
+            # aiokafka keeps retrying a commit while the coordinator is unreachable: bound it.
+            await asyncio.wait_for(
+                client.commit({self._tps[p]: OffsetAndMetadata(o, "") for p, o in chosen.items()}),
+                self._log.timeout_s,
+            )
         except Exception as exc:
             doing = f"committing group {self.group!r}"
             raise translate(exc, bootstrap=self._log.bootstrap, doing=doing) from exc

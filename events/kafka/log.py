@@ -15,7 +15,6 @@ without transactions); the idempotent producer guarantees its retries never writ
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -23,12 +22,18 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from ..codec import validate
-from ..errors import LogClosedError, LogError, OffsetOutOfRangeError, PartitionCountMismatchError
+from ..errors import (
+    BrokerUnavailableError,
+    LogClosedError,
+    LogError,
+    OffsetOutOfRangeError,
+    PartitionCountMismatchError,
+)
 from ..log import DEFAULT_PARTITIONS, DeadLetter, PartitionInfo, Position, Record
 from ..partitioning import partition_for
 from ..schema import Event, partition_key
 from . import compat
-from .consumer import KafkaConsumer
+from .consumer import KafkaConsumer, stop_quietly
 from .offsets import Watermarks
 from .wire import KafkaURL, decode_dead_letter, decode_record, encode_dead_letter, parse_kafka_url, translate
 
@@ -75,6 +80,7 @@ class KafkaLog:
         self.topic = where.topic
         self.dlq_topic = where.dlq_topic
         self._timeout_ms = int(request_timeout_s * 1000)
+        self.timeout_s = request_timeout_s
         self._admin: AIOKafkaAdminClient | None = None
         self._producer: AIOKafkaProducer | None = None
         self._reader: AIOKafkaConsumer | None = None
@@ -143,15 +149,26 @@ class KafkaLog:
         self._closed = True
         for consumer in self._consumers:
             await consumer.close()
-        for client in (self._watermarks, self._reader, self._producer, self._admin):
-            if client is None:
-                continue
-            # Closing a client of a dead broker must not mask the error that brought us here.
-            with contextlib.suppress(Exception):
-                if isinstance(client, AIOKafkaAdminClient | Watermarks):
-                    await client.close()
-                else:
-                    await client.stop()
+        if self._producer is not None:
+            await self._stop_producer(self._producer)
+        if self._reader is not None:
+            await stop_quietly(self._reader.stop(), self.timeout_s)
+        for client in (self._watermarks, self._admin):
+            if client is not None:
+                await stop_quietly(client.close(), self.timeout_s)
+
+    async def _stop_producer(self, producer: AIOKafkaProducer) -> None:
+        # aiokafka's stop() first waits for every queued batch to be delivered, with no time limit:
+        # with the broker gone it never returns. Batches still queued then belong to appends that
+        # already failed (timed out), so after the timeout they are abandoned and the client closed.
+        stopping = asyncio.ensure_future(producer.stop())
+        await stop_quietly(asyncio.shield(stopping), self.timeout_s)
+        if not stopping.done():
+            stopping.cancel()
+            sender = getattr(producer, "_sender", None)
+            if sender is not None:
+                await stop_quietly(sender.close(), self.timeout_s)
+            await stop_quietly(producer.client.close(), self.timeout_s)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -192,13 +209,20 @@ class KafkaLog:
         try:
             async with self._send_lock:
                 futures = [await producer.send_batch(b, self.topic, partition=p) for p, b, _ in built]
-            acks = await asyncio.gather(*futures)
+            # aiokafka retries a batch for as long as the broker is unreachable: bound the wait.
+            acks = await asyncio.wait_for(asyncio.gather(*futures), self.timeout_s)
+        except TimeoutError as exc:
+            raise BrokerUnavailableError(
+                bootstrap=self.bootstrap,
+                detail=f"appending: no acknowledgement within {self.timeout_s:g} s (the batch may still be "
+                "written, once, when the broker is back)",
+            ) from exc
         except Exception as exc:
             raise translate(exc, bootstrap=self.bootstrap, doing="appending") from exc
         sent = [(p, members) for p, _, members in built]
         positions: list[Position | None] = [None] * len(payloads)
         for (p, members), meta in zip(sent, acks, strict=True):
-            base = meta.offset  # type: ignore[attr-defined]
+            base = meta.offset
             for n, i in enumerate(members):
                 positions[i] = Position(partition=p, offset=base + n)
         return positions  # type: ignore[return-value]

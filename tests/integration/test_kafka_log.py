@@ -7,6 +7,7 @@ what the user sees when the broker is not there.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import uuid
@@ -22,7 +23,7 @@ from events.errors import (
     PartitionCountMismatchError,
 )
 from events.kafka import KafkaLog, open_kafka_log
-from reelstack.services import BrokerStartError, find_tansu, free_port, kafka_ready, start_tansu
+from reelstack.services import BrokerStartError, find_tansu, free_port, kafka_ready, start_tansu, stop_process
 
 pytestmark = pytest.mark.kafka
 
@@ -166,3 +167,23 @@ def test_broker_that_cannot_start_reports_its_log(tmp_path) -> None:  # type: ig
             start_tansu(port, log_path=tmp_path / "tansu.log", wait_s=10)
     assert info.value.bootstrap == f"127.0.0.1:{port}"
     assert info.value.log.strip()
+
+
+async def test_a_broker_that_dies_gives_errors_not_hangs() -> None:
+    port = free_port()
+    proc = start_tansu(port)
+    try:
+        log = await open_kafka_log(f"kafka://127.0.0.1:{port}/gone", partitions=2, request_timeout_s=1)
+        await log.append([_liked("u", 1)])
+        consumer = log.consumer("g")
+        assert len(await consumer.poll(10, timeout_s=2.0)) == 1
+    finally:
+        stop_process(proc)
+    # Liveness bounds only (aiokafka alone would retry these forever); no timing is asserted.
+    with pytest.raises(BrokerUnavailableError):
+        await asyncio.wait_for(log.append([_liked("u", 2)]), 60)
+    with pytest.raises(BrokerUnavailableError):
+        await asyncio.wait_for(consumer.commit(), 60)
+    with pytest.raises(BrokerUnavailableError):
+        await asyncio.wait_for(log.partition_info(), 60)
+    await asyncio.wait_for(log.close(), 60)
