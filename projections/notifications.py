@@ -2,7 +2,8 @@
 
 Every notification has a deterministic id derived from the event that caused it (``like:<event_id>``,
 ``comment:…``, ``follow:…``, ``trending:…``), so replays produce the same inbox. Nobody is notified of
-their own actions. Each inbox keeps its newest ``capacity`` notifications (oldest dropped).
+their own actions, and a like of a video (or a follow) notifies once per actor, however often it
+is undone and redone. Each inbox keeps its newest ``capacity`` notifications (oldest dropped).
 
 Layout: ``m:{user}`` -> ``InboxMeta`` (next sequence number, unread count, first possibly-unread
 sequence), ``n:{user}:{seq:012d}`` -> ``Notification``. Sequence numbers follow fold order, so paging
@@ -14,7 +15,8 @@ Trending: this view keeps its own velocity per video (``v:{video}`` -> ``NotifVi
 functions of ``projections.trending`` (``engagement_weight``, ``crossed``, ``common.decayed_add``),
 so it detects the first crossing of the threshold exactly when the trending view records
 ``trending_since``, while rebuilding from the log alone. A notified video is no longer tracked.
-User names for the texts come from ``u:{user}`` -> ``NotifUser``.
+User names for the texts come from ``u:{user}`` -> ``NotifUser``; ``l:{video}:{actor}`` and
+``f:{user}:{actor}`` -> ``Sent`` mark likes and follows already notified.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ __all__ = [
     "NotifVideo",
     "Notification",
     "NotificationsProjection",
+    "Sent",
     "inbox",
     "unread_count",
 ]
@@ -90,6 +93,10 @@ class NotifVideo(msgspec.Struct, frozen=True, kw_only=True, tag="nv"):
     notified: bool = False  # the trending notification was sent
 
 
+class Sent(msgspec.Struct, frozen=True, tag="ns"):
+    """Marker: this actor's like of this video (or follow of this user) was notified already."""
+
+
 class NotifUser(msgspec.Struct, frozen=True, kw_only=True, tag="nu"):
     name: str
 
@@ -102,7 +109,8 @@ class InvalidCursorError(ProjectionsError, ValueError):
         super().__init__(f"invalid notifications cursor {cursor!r}: pass the previous page's next_cursor")
 
 
-NotifValue = Notification | InboxMeta | NotifVideo | NotifUser
+NotifValue = Notification | InboxMeta | NotifVideo | NotifUser | Sent
+_SENT = Sent()
 
 
 class InboxPage(msgspec.Struct, frozen=True, kw_only=True):
@@ -127,6 +135,14 @@ def _ukey(user_id: str) -> str:
     return "u:" + esc(user_id)
 
 
+def _lkey(video_id: str, user_id: str) -> str:
+    return f"l:{esc(video_id)}:{esc(user_id)}"
+
+
+def _fkey(creator_id: str, user_id: str) -> str:
+    return f"f:{esc(creator_id)}:{esc(user_id)}"
+
+
 class NotificationsProjection:
     """Fold of the notifications view (see the module docstring)."""
 
@@ -142,10 +158,12 @@ class NotificationsProjection:
         match event:
             case ViewEnded() | Shared():
                 return (_vkey(event.video_id),)
-            case Liked() | Commented():
+            case Liked():
+                return (_vkey(event.video_id), _ukey(event.user_id), _lkey(event.video_id, event.user_id))
+            case Commented():
                 return (_vkey(event.video_id), _ukey(event.user_id))
             case Followed():
-                return (_ukey(event.user_id), _mkey(event.creator_id))
+                return (_ukey(event.user_id), _mkey(event.creator_id), _fkey(event.creator_id, event.user_id))
             case VideoDetailsSubmitted() | VideoUploaded() | VideoPublished() | VideoRemoved():
                 return (_vkey(event.video_id),)
             case NotificationsRead():
@@ -157,15 +175,20 @@ class NotificationsProjection:
         match event:
             case ViewEnded() | Shared():
                 return self._engage(view, event, None)
-            case Liked():
-                return self._engage(view, event, ("like", f"like:{event.event_id}", "liked your video"))
+            case Liked(user_id=uid, video_id=vid):
+                once = _lkey(vid, uid)
+                if view.get(once) is not None:  # liked before (then unliked): no second notification
+                    return self._engage(view, event, None)
+                like: tuple[Kind, str, str] = ("like", f"like:{event.event_id}", "liked your video")
+                return self._engage(view, event, like, once)
             case Commented(text=text):
                 snippet = text if len(text) <= 80 else text[:79] + "…"
                 return self._engage(
                     view, event, ("comment", f"comment:{event.event_id}", f"commented: {snippet}")
                 )
             case Followed(user_id=uid, creator_id=cid):
-                if uid == cid:
+                once = _fkey(cid, uid)
+                if uid == cid or view.get(once) is not None:
                     return {}
                 note = Notification(
                     id=f"follow:{event.event_id}",
@@ -175,7 +198,7 @@ class NotificationsProjection:
                     text=f"{self._name(view, uid)} started following you",
                     ts=event.ts,
                 )
-                return self._push(view, cid, note, {})
+                return self._push(view, cid, note, {once: _SENT})
             case UserRegistered(user_id=uid, name=name):
                 return {_ukey(uid): NotifUser(name=name)} if name else {}
             case UserProfileUpdated(user_id=uid, name=name):
@@ -212,6 +235,7 @@ class NotificationsProjection:
         view: ViewReader,
         event: ViewEnded | Shared | Liked | Commented,
         note: tuple[Kind, str, str] | None,
+        once: str | None = None,
     ) -> Delta:
         vkey = _vkey(event.video_id)
         video: NotifVideo | None = view.get(vkey)
@@ -232,6 +256,8 @@ class NotificationsProjection:
             n = Notification(
                 id=nid, kind=kind, actor_id=event.user_id, video_id=event.video_id, text=text, ts=event.ts
             )
+            if once is not None:
+                delta[once] = _SENT
             return self._push(view, creator, n, delta)
         return delta
 

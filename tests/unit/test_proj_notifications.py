@@ -11,6 +11,8 @@ from events import (
     Followed,
     Liked,
     NotificationsRead,
+    Unfollowed,
+    Unliked,
     UserProfileUpdated,
     UserRegistered,
     VideoPublished,
@@ -97,6 +99,27 @@ def test_no_self_notifications_and_unknown_videos_are_ignored():
     view = fold_all(P, events)
     assert inbox(view, "alice").items == []
     assert unread_count(view, "alice") == 0
+
+
+def test_likes_and_follows_notify_once_per_actor():
+    events = [
+        published(),
+        like("bob", ts=T0 + 1),
+        Unliked(event_id=eid(), ts=T0 + 2, user_id="bob", video_id="v1"),
+        like("bob", ts=T0 + 3),
+        like("bob", video="v2", ts=T0 + 4),  # v2 unknown yet: nothing, and nothing remembered
+        published("v2", ts=T0 + 5),
+        like("bob", video="v2", ts=T0 + 6),
+        Followed(event_id=eid(), ts=T0 + 7, user_id="bob", creator_id="alice"),
+        Unfollowed(event_id=eid(), ts=T0 + 8, user_id="bob", creator_id="alice"),
+        Followed(event_id=eid(), ts=T0 + 9, user_id="bob", creator_id="alice"),
+    ]
+    items = all_items(fold_all(P, events), "alice")
+    assert [(n.kind, n.video_id, n.ts) for n in items] == [
+        ("follow", None, T0 + 7),
+        ("like", "v2", T0 + 6),
+        ("like", "v1", T0 + 1),
+    ]
 
 
 def test_names_follow_profile_updates():
