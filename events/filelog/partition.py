@@ -213,8 +213,6 @@ class Partition:
         with self.lock:
             bases = _list_bases(self.dir)
             on_disk = set(bases)
-            while len(self.segments) > 1 and self.segments[0].base not in on_disk:
-                self.segments.pop(0)
             known = self.segments[-1].base if self.segments else -1
             for base in bases:
                 if base > known:
@@ -222,6 +220,8 @@ class Partition:
                         self.segments.append(Segment(base, os.path.join(self.dir, segment_name(base))))
                     except FileNotFoundError:
                         continue
+            while len(self.segments) > 1 and self.segments[0].base not in on_disk:
+                self.segments.pop(0)  # deleted by the writer's retention
             for i, seg in enumerate(self.segments):
                 nxt = self.segments[i + 1].base if i + 1 < len(self.segments) else None
                 if seg.final:

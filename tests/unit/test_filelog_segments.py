@@ -1,0 +1,129 @@
+"""File log segments: rolling, reads across segments, retention, the partition count, group commit."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from events import ViewEnded, new_event_id, now_us
+from events.errors import OffsetOutOfRangeError, PartitionCountMismatchError
+from events.filelog import LogNotFoundError, LogReadOnlyError, open_file_log
+
+
+def view(user: str, n: int) -> ViewEnded:
+    return ViewEnded(event_id=new_event_id(), ts=now_us(), user_id=user, video_id=f"video-{n}",
+                     watch_ms=n, duration_ms=15_000)
+
+
+def segment_files(directory: Path, partition: int = 0) -> list[Path]:
+    return sorted((directory / f"p{partition:03d}").glob("*.log"))
+
+
+async def test_segments_roll_at_segment_bytes_and_are_named_by_base_offset(tmp_path: Path) -> None:
+    log = await open_file_log(f"file://{tmp_path}", partitions=1, segment_bytes=2000)
+    events = [view("u", i) for i in range(100)]
+    for i in range(0, 100, 9):
+        await log.append(events[i : i + 9])
+    files = segment_files(tmp_path)
+    assert len(files) > 3
+    bases = [int(f.stem) for f in files]
+    assert bases[0] == 0 and bases == sorted(bases)
+    assert all(f.stat().st_size <= 2000 for f in files)
+    for start in [0, *bases, bases[1] - 1, bases[-1] + 1, 99]:
+        got = await log.read(0, start, 1000)
+        assert [r.event for r in got] == events[start:]
+    await log.close()
+
+    log = await open_file_log(f"file://{tmp_path}", segment_bytes=2000)  # the index is rebuilt
+    for start in (0, 37, 99):
+        assert [r.event for r in await log.read(0, start, 1000)] == events[start:]
+    assert (await log.append([view("u", 100)]))[0].offset == 100
+    await log.close()
+
+
+async def test_retention_deletes_whole_old_segments_but_never_the_active_one(tmp_path: Path) -> None:
+    log = await open_file_log(f"file://{tmp_path}", partitions=1, segment_bytes=1500, retention_bytes=4000)
+    events = [view("u", i) for i in range(200)]
+    for i in range(0, 200, 10):
+        await log.append(events[i : i + 10])
+    info = (await log.partition_info())[0]
+    files = segment_files(tmp_path)
+    assert info.start == int(files[0].stem) > 0
+    assert info.end == 200
+    assert sum(f.stat().st_size for f in files) <= 4000
+    with pytest.raises(OffsetOutOfRangeError) as err:
+        await log.read(0, info.start - 1, 10)
+    assert (err.value.start, err.value.end) == (info.start, 200)
+    assert [r.event for r in await log.read(0, info.start, 1000)] == events[info.start :]
+    consumer = log.consumer("late-group")
+    assert consumer.positions() == {0: info.start}
+    await log.close()
+
+    tiny = tmp_path / "tiny"
+    log = await open_file_log(f"file://{tiny}", partitions=1, segment_bytes=500, retention_bytes=0)
+    for i in range(30):
+        await log.append([view("u", i)])
+    files = segment_files(tiny)
+    assert len(files) == 1, "only the active segment survives a zero retention"
+    info = (await log.partition_info())[0]
+    assert info.start == int(files[0].stem) and info.end == 30
+    await log.close()
+
+
+async def test_a_consumer_overtaken_by_retention_moves_to_the_earliest_offset(tmp_path: Path) -> None:
+    log = await open_file_log(f"file://{tmp_path}", partitions=1, segment_bytes=1000, retention_bytes=2500)
+    consumer = log.consumer("slow")
+    assert consumer.positions() == {0: 0}
+    for i in range(0, 120, 6):
+        await log.append([view("u", i + k) for k in range(6)])
+    start = (await log.partition_info())[0].start
+    assert start > 0
+    got = await consumer.poll(max_records=1000, timeout_s=0.1)
+    assert got[0].offset == start and got[-1].offset == 119
+    await log.close()
+
+
+async def test_reopening_with_another_partition_count_is_an_error(tmp_path: Path) -> None:
+    url = f"file://{tmp_path}"
+    log = await open_file_log(url, partitions=4)
+    await log.close()
+    with pytest.raises(PartitionCountMismatchError) as err:
+        await open_file_log(url, partitions=8)
+    assert (err.value.existing, err.value.requested) == (4, 8)
+    log = await open_file_log(url)  # no count: whatever the log has
+    assert log.partitions == 4
+    await log.close()
+    log = await open_file_log(url, partitions=4)
+    await log.close()
+
+
+async def test_readonly_open_needs_an_existing_log_and_refuses_appends(tmp_path: Path) -> None:
+    with pytest.raises(LogNotFoundError):
+        await open_file_log(f"file://{tmp_path / 'nothing'}", readonly=True)
+    assert not (tmp_path / "nothing").exists()
+    writer = await open_file_log(f"file://{tmp_path}", partitions=2)
+    reader = await open_file_log(f"file://{tmp_path}", readonly=True)
+    with pytest.raises(LogReadOnlyError):
+        await reader.append([view("u", 1)])
+    await reader.close()
+    await writer.close()
+
+
+async def test_concurrent_appends_share_fsyncs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = await open_file_log(f"file://{tmp_path}", partitions=2)
+    syncs = 0
+    real = os.fdatasync
+
+    def counting(fd: int) -> None:
+        nonlocal syncs
+        syncs += 1
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", counting)
+    await asyncio.gather(*(log.append([view(f"u{i}", i)]) for i in range(200)))
+    assert 0 < syncs <= 20, f"200 concurrent appends took {syncs} fsyncs"
+    assert sum(i.end for i in await log.partition_info()) == 200
+    await log.close()
