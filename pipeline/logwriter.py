@@ -1,0 +1,61 @@
+"""One writer for an embedded file log shared by many processes: a Ray actor that owns the append path.
+
+A ``file://`` log has a single writer per directory. Processes that must append to it (the upload
+service in the ingress, the pipeline coordinator) go through the ``LogWriter`` actor with a
+``RemoteAppender``; a ``kafka://`` log needs none of this (every process appends directly).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import ray
+
+from events.log import EventLog, Position, open_log
+from events.schema import Event
+
+__all__ = ["LogWriter", "RemoteAppender", "start_log_writer"]
+
+
+@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0)
+class LogWriter:
+    """Holds the log open for writing and appends batches for other processes."""
+
+    def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
+        self.url = url
+        self._options = dict(options or {})
+        self._log: EventLog | None = None
+
+    async def _opened(self) -> EventLog:
+        if self._log is None:
+            self._log = await open_log(self.url, **self._options)
+        return self._log
+
+    async def append(self, events: list[Event]) -> list[tuple[int, int]]:
+        log = await self._opened()
+        return [(p.partition, p.offset) for p in await log.append(events)]
+
+    async def close(self) -> None:
+        if self._log is not None:
+            log, self._log = self._log, None
+            await log.close()
+
+
+class RemoteAppender:
+    """The ``Appender`` of a ``LogWriter`` actor handle (picklable: pass it into other actors)."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    async def append(self, events: Sequence[Event]) -> list[Position]:
+        pairs = await self.handle.append.remote(list(events))
+        return [Position(p, o) for p, o in pairs]
+
+
+def start_log_writer(
+    url: str, *, name: str | None = None, namespace: str | None = None, **options: Any
+) -> Any:
+    """Start (or get, when ``name`` exists) the writer actor of ``url``; returns its handle."""
+    actor = LogWriter.options(name=name, namespace=namespace, get_if_exists=name is not None)  # type: ignore[attr-defined]
+    return actor.remote(url, options)

@@ -1,0 +1,156 @@
+"""The heavy step of one video, as a Ray task: probe, transcode ladder, thumbnails, fingerprints, upload.
+
+``process_video`` is a plain function (tests and benchmarks call it directly; ``coordinator`` runs it
+with ``ray.remote(num_cpus=1)``). It copies the upload out of the blob store into a private temp
+directory, probes it in the media sandbox, transcodes it once (thumbnail and pHash collectors ride on
+the decoded frames), fingerprints the audio, and uploads every output under server-generated keys,
+the master playlist last. It returns ``WorkDone`` or ``WorkRejected`` (a clean rejection: the file is
+not an acceptable video, never retried); anything it raises is a failure the coordinator retries.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from blobs import BlobStore, join_key, open_blobs
+from events.schema import Rendition
+
+__all__ = ["BlobSpec", "WorkDone", "WorkOutcome", "WorkRejected", "WorkSpec", "hls_prefix", "process_video"]
+
+
+class BlobSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """How a worker opens the blob store: URL, backend options, and an optional wrapper (e.g. faults)."""
+
+    url: str
+    options: dict[str, Any] = {}
+    wrapper: Callable[[BlobStore], BlobStore] | None = None
+
+    def open(self) -> BlobStore:
+        store = open_blobs(self.url, **self.options)
+        return store if self.wrapper is None else self.wrapper(store)
+
+
+class WorkSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """Knobs of the media steps (passed to ``media``): ladder, probe limits, thumbnails, fingerprints."""
+
+    ladder: Any = None  # media.ladder.LadderConfig; Any so this module imports no libav
+    probe_limits: Any = None  # media.results.ProbeLimits
+    thumbnail_sizes: tuple[int, ...] = (720, 240)
+    fingerprint_interval_s: float = 1.0
+
+
+class WorkDone(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    duration_ms: int
+    width: int
+    height: int
+    master_playlist_key: str
+    renditions: tuple[Rendition, ...]
+    thumbnail_keys: tuple[str, ...]
+    audio_fingerprint: str | None
+    video_fingerprint: tuple[str, ...]
+    encoder: str
+    seconds: dict[str, float]
+
+
+class WorkRejected(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    reason_code: str
+    message: str
+
+
+WorkOutcome = WorkDone | WorkRejected
+
+
+def hls_prefix(video_id: str) -> str:
+    return join_key("videos", video_id, "hls")
+
+
+def process_video(
+    video_id: str, source_key: str, blobs: BlobSpec, spec: WorkSpec | None = None
+) -> WorkOutcome:
+    """Do the media work for one upload; see the module docstring."""
+    from media.fingerprint import audio_fingerprint
+    from media.ladder import LadderConfig
+    from media.probe import probe
+    from media.results import ProbeLimits, Rejection
+    from media.thumbnails import ThumbnailCollector
+    from media.transcode import transcode
+    from media.vfingerprint import VideoHasher
+
+    spec = spec or WorkSpec()
+    store = blobs.open()
+    seconds: dict[str, float] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"reel-work-{video_id[:24]}-") as tmp:
+            work = Path(tmp)
+            src = work / "source"
+            t0 = time.perf_counter()
+            store.get_to_file(source_key, src)
+            seconds["fetch"] = time.perf_counter() - t0
+
+            t0 = time.perf_counter()
+            outcome = probe(src, spec.probe_limits or ProbeLimits())
+            seconds["probe"] = time.perf_counter() - t0
+            if isinstance(outcome, Rejection):
+                return WorkRejected(reason_code=outcome.reason_code, message=outcome.message)
+
+            t0 = time.perf_counter()
+            thumbs = ThumbnailCollector(outcome.duration_s)
+            hasher = VideoHasher(outcome.duration_s, spec.fingerprint_interval_s)
+            ladder = transcode(
+                src, work / "hls", outcome, spec.ladder or LadderConfig(), taps=[thumbs, hasher]
+            )
+            seconds["transcode"] = time.perf_counter() - t0
+
+            t0 = time.perf_counter()
+            thumb_set = thumbs.write(work / "thumbs", spec.thumbnail_sizes)
+            afp = audio_fingerprint(src, outcome.container, outcome.duration_s) if outcome.has_audio else None
+            seconds["thumbnails_fingerprints"] = time.perf_counter() - t0
+
+            t0 = time.perf_counter()
+            prefix = hls_prefix(video_id)
+            files = ladder.files()
+            master = files[0]
+            for rel in files[1:]:  # renditions and segments first, the master playlist last
+                store.put_file(f"{prefix}/{rel}", work / "hls" / rel, content_type=_ctype(rel))
+            thumb_keys = []
+            for th in thumb_set.files:
+                key = join_key("videos", video_id, "thumbs", Path(th.path).name)
+                store.put_file(key, th.path, content_type="image/jpeg")
+                thumb_keys.append(key)
+            master_key = f"{prefix}/{master}"
+            store.put_file(master_key, work / "hls" / master, content_type=_ctype(master))
+            seconds["upload"] = time.perf_counter() - t0
+    finally:
+        store.close()
+    renditions = tuple(
+        Rendition(
+            height=r.height,
+            width=r.width,
+            bitrate_kbps=r.bitrate_kbps,
+            playlist_key=f"{prefix}/{r.playlist}",
+            codec=r.codecs,
+        )
+        for r in ladder.renditions
+    )
+    return WorkDone(
+        duration_ms=round(outcome.duration_s * 1000),
+        width=outcome.display_width,
+        height=outcome.display_height,
+        master_playlist_key=master_key,
+        renditions=renditions,
+        thumbnail_keys=tuple(thumb_keys),
+        audio_fingerprint=None if afp is None else afp.fingerprint,
+        video_fingerprint=tuple(hasher.hashes),
+        encoder=ladder.encoder,
+        seconds={k: round(v, 3) for k, v in seconds.items()},
+    )
+
+
+def _ctype(rel: str) -> str:
+    return "application/vnd.apple.mpegurl" if rel.endswith(".m3u8") else "video/mp2t"
