@@ -74,6 +74,8 @@ def verify_upload(token: str, secret: bytes, now_us: int) -> UploadGrant:
         body.encode("ascii")
     except (binascii.Error, ValueError, UnicodeEncodeError):
         raise UploadTokenInvalidError(reason="malformed signature") from None
+    if _b64(given) != sig:  # non-canonical base64 (e.g. altered padding bits) is not our token
+        raise UploadTokenInvalidError(reason="malformed signature")
     if not hmac.compare_digest(given, _mac(secret, body)):
         raise UploadTokenInvalidError(reason="signature mismatch: altered or signed with another key")
     try:
