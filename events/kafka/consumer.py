@@ -3,6 +3,11 @@
 Partitions are assigned explicitly (user shard ``i`` reads partition ``i``), so there is no group
 rebalancing; the group id is where progress is committed (Kafka's ``OffsetCommit``/``OffsetFetch``).
 A group that has committed nothing starts at each partition's earliest retained offset.
+
+The consumer connects on its first ``poll``/``commit``; until then ``positions()`` holds only the
+offsets given to ``seek`` (it cannot ask the broker from a synchronous call). While the broker is
+unreachable ``poll`` returns no records after its timeout (aiokafka keeps reconnecting) and
+``commit`` raises ``BrokerUnavailableError``.
 """
 
 from __future__ import annotations
@@ -103,6 +108,7 @@ class KafkaConsumer:
         if self._closed:
             return
         self._closed = True
+        self._log.forget(self)
         client, self._client = self._client, None
         if client is not None:
             await stop_quietly(client.stop(), self._log.timeout_s)

@@ -7,9 +7,10 @@ key, with the event's time as the record timestamp.
 Batching contract of ``append``: every event is validated before anything is sent; then the
 events are packed into one record batch per partition (more when a batch fills up), all batches
 are sent at once, and the call returns when the broker has acknowledged every one of them (``acks=all``:
-written to all in-sync replicas). Should the broker fail mid-call, the error is raised and the
-batches acknowledged before the failure stay written (Kafka has no multi-partition atomicity
-without transactions); the idempotent producer guarantees its retries never write a record twice.
+written to all in-sync replicas). Should the broker fail mid-call, or not acknowledge within
+``request_timeout_s``, ``BrokerUnavailableError`` is raised; batches acknowledged before that stay
+written (Kafka has no multi-partition atomicity without transactions) and the unacknowledged ones
+may still land later. The idempotent producer guarantees its retries never write a record twice.
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ class KafkaLog:
         if self._closed:
             return
         self._closed = True
-        for consumer in self._consumers:
+        for consumer in list(self._consumers):
             await consumer.close()
         if self._producer is not None:
             await self._stop_producer(self._producer)
@@ -302,6 +303,11 @@ class KafkaLog:
         consumer = KafkaConsumer(self, group, partitions)
         self._consumers.append(consumer)
         return consumer
+
+    def forget(self, consumer: KafkaConsumer) -> None:
+        """Called by a consumer that closed itself: ``close()`` need not close it again."""
+        if consumer in self._consumers:
+            self._consumers.remove(consumer)
 
     async def committed(self, group: str) -> dict[int, int]:
         self._check_open()
