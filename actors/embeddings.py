@@ -33,7 +33,14 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 @runtime_checkable
 class VideoEmbeddings(Protocol):
-    """A source of video info for the user shards (content-hashed now, learned later)."""
+    """A source of video info for the user shards (content-hashed now, learned later).
+
+    Exact recovery needs ``get`` to give a video the same answer whenever it is asked: the content
+    source never changes a video's embedding once known. A learned source must keep that promise
+    too, e.g. by pinning the model version a shard started with (recorded in its checkpoint) or by
+    answering per event time (the version published before ``event.ts``); switching versions is
+    then an explicit rebuild of the shards' state, like a projection's version bump.
+    """
 
     def get(self, video_id: str) -> VideoInfo | None:
         """The video's info, or None while the source does not know it (the event is held back)."""
