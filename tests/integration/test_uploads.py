@@ -41,11 +41,17 @@ async def env(tmp_path: Path) -> AsyncIterator[tuple[UploadService, EventLog, Cl
     log = await open_log(f"file://{tmp_path / 'log'}", partitions=2)
     blobs = open_blobs(f"file://{tmp_path / 'blobs'}")
     clock = Clock()
-    yield UploadService(log, blobs, secret=b"k" * 32, max_bytes=100_000, token_ttl_s=60, clock=clock), log, clock
+    yield (
+        UploadService(log, blobs, secret=b"k" * 32, max_bytes=100_000, token_ttl_s=60, clock=clock),
+        log,
+        clock,
+    )
     await log.close()
 
 
-async def test_upload_flow_appends_requested_uploaded_and_details(env: tuple[UploadService, EventLog, Clock]) -> None:
+async def test_upload_flow_appends_requested_uploaded_and_details(
+    env: tuple[UploadService, EventLog, Clock],
+) -> None:
     svc, log, _ = env
     ticket = await svc.request_upload("creator-1")
     assert ticket.max_bytes == 100_000
@@ -53,7 +59,7 @@ async def test_upload_flow_appends_requested_uploaded_and_details(env: tuple[Upl
 
     async def chunks() -> AsyncIterator[bytes]:
         for i in range(0, len(data), 8192):
-            yield data[i:i + 8192]
+            yield data[i : i + 8192]
 
     up = await svc.receive_upload(ticket.token, chunks())
     assert (up.video_id, up.creator_id, up.size_bytes) == (ticket.video_id, "creator-1", len(data))
@@ -65,7 +71,9 @@ async def test_upload_flow_appends_requested_uploaded_and_details(env: tuple[Upl
     assert kinds == [UploadRequested, VideoUploaded, VideoDetailsSubmitted]
 
 
-async def test_over_the_limit_is_rejected_and_leaves_nothing(env: tuple[UploadService, EventLog, Clock]) -> None:
+async def test_over_the_limit_is_rejected_and_leaves_nothing(
+    env: tuple[UploadService, EventLog, Clock],
+) -> None:
     svc, log, _ = env
     ticket = await svc.request_upload("c", max_bytes=10_000)
     with pytest.raises(UploadTooLarge) as err:
@@ -73,7 +81,7 @@ async def test_over_the_limit_is_rejected_and_leaves_nothing(env: tuple[UploadSe
     assert err.value.max_bytes == 10_000 and err.value.received > 10_000
     assert not svc.blobs.exists(source_key(ticket.video_id))
     assert svc.blobs.list("uploads/") == []
-    assert list((Path(svc.blobs.url[len("file://"):]) / ".tmp").iterdir()) == []
+    assert list((Path(svc.blobs.url[len("file://") :]) / ".tmp").iterdir()) == []
     assert [type(e) for e in await _all(log)] == [UploadRequested]
 
 

@@ -40,10 +40,18 @@ def details(creator: str = "c") -> Event:
 
 
 def transcoded() -> Event:
-    return _e(VideoTranscoded, creator_id="c", duration_ms=15000, width=720, height=1280,
-              master_playlist_key="videos/v/hls/master.m3u8",
-              renditions=(Rendition(height=640, width=360, bitrate_kbps=800, playlist_key="videos/v/hls/360p/index.m3u8"),),
-              thumbnail_keys=("videos/v/thumbs/thumb_720.jpg",))
+    return _e(
+        VideoTranscoded,
+        creator_id="c",
+        duration_ms=15000,
+        width=720,
+        height=1280,
+        master_playlist_key="videos/v/hls/master.m3u8",
+        renditions=(
+            Rendition(height=640, width=360, bitrate_kbps=800, playlist_key="videos/v/hls/360p/index.m3u8"),
+        ),
+        thumbnail_keys=("videos/v/thumbs/thumb_720.jpg",),
+    )
 
 
 def state(events: list[Event]) -> PipelineVideo:
@@ -94,15 +102,26 @@ def test_review_and_reject_stop_the_pipeline() -> None:
 
 
 def test_failure_is_final_until_a_new_upload() -> None:
-    seq = [requested(), uploaded(), details(), _e(TranscodeFailed, creator_id="c", reason="bad", stage="probe")]
+    seq = [
+        requested(),
+        uploaded(),
+        details(),
+        _e(TranscodeFailed, creator_id="c", reason="bad", stage="probe"),
+    ]
     v = state(seq)
     assert v.stage == "failed" and v.failure == "bad" and due_keys(seq) == {}
     assert state([*seq, uploaded()]).stage == "transcoding"
 
 
 def test_nothing_moves_a_published_video_back_into_processing() -> None:
-    seq = [requested(), uploaded(), details(), transcoded(), _e(ModerationDecided, decision="approve"),
-           _e(VideoPublished, creator_id="c")]
+    seq = [
+        requested(),
+        uploaded(),
+        details(),
+        transcoded(),
+        _e(ModerationDecided, decision="approve"),
+        _e(VideoPublished, creator_id="c"),
+    ]
     for late in (uploaded(), transcoded(), _e(TranscodeFailed, creator_id="c", reason="x")):
         assert state([*seq, late]).stage == "published"
 

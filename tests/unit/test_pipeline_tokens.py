@@ -46,7 +46,7 @@ def test_every_single_character_flip_is_refused() -> None:
     for i, ch in enumerate(token):
         if ch == ".":
             continue
-        flipped = token[:i] + ("A" if ch != "A" else "B") + token[i + 1:]
+        flipped = token[:i] + ("A" if ch != "A" else "B") + token[i + 1 :]
         with pytest.raises(UploadTokenInvalidError):
             verify_upload(flipped, SECRET, now_us=0)
 
