@@ -217,8 +217,10 @@ async def test_dead_letters_round_trip(log_factory: LogFactory) -> None:
     log = await log_factory(partitions=2)
     assert await log.dead_letters() == []
     e1, e2 = view("u1", 1), like("u2", 2)
-    l1 = DeadLetter(group="g1", partition=0, offset=5, event=e1, error="ValueError: boom", attempts=3, ts=now_us())
-    l2 = DeadLetter(group="g2", partition=1, offset=7, event=e2, error="KeyError: 'x'", attempts=3, ts=now_us())
+    l1 = DeadLetter(group="g1", partition=0, offset=5, event=e1, error="ValueError: boom", attempts=3,
+                    ts=now_us())
+    l2 = DeadLetter(group="g2", partition=1, offset=7, event=e2, error="KeyError: 'x'", attempts=3,
+                    ts=now_us())
     await log.dead_letter(l1)
     await log.dead_letter(l2)
     assert await log.dead_letters() == [l1, l2]

@@ -1,4 +1,4 @@
-"""File log across processes: one writer (LogLockedError for a second), read-only followers see its appends."""
+"""File log across processes: one writer (a second gets LogLockedError); read-only followers see appends."""
 
 from __future__ import annotations
 

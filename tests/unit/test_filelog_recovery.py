@@ -104,7 +104,8 @@ async def test_damage_mid_segment_stops_reads_with_partition_and_offset(tmp_path
     seg = segments(tmp_path)[0]
     data = bytearray(seg.read_bytes())
     start = frame_ends(bytes(data))[6]  # frame of offset 7
-    flip = {"payload": start + HEADER_SIZE + 5, "crc": start + 5, "offset": start + 8, "length": start + 1}[where]
+    field = {"payload": HEADER_SIZE + 5, "crc": 5, "offset": 8, "length": 1}[where]
+    flip = start + field
     data[flip] ^= 0x10
     seg.write_bytes(bytes(data))
 
