@@ -33,7 +33,7 @@ import structlog
 from events import DeadLetter, EventLog, PartitionInfo, Record, now_us
 from events.log import Consumer
 
-from .base import Projection
+from .base import Delta, Projection
 from .errors import LogRetentionError, ProjectionOutdatedError, StoreError
 from .store import Checkpoint, ViewStore, value_decoder
 
@@ -41,7 +41,7 @@ __all__ = ["DEFAULT_BATCH", "ProjectionRunner", "RunStats"]
 
 DEFAULT_BATCH = 5000
 _READ_CHUNK = 5000
-_CACHE_LIMIT = 400_000
+_CACHE_LIMIT = 1_000_000  # cached view entries (~200 bytes each) before the cache is dropped
 _MISS = object()
 log = structlog.get_logger("projections.runner")
 
@@ -59,19 +59,27 @@ class RunStats(msgspec.Struct, kw_only=True):
 
 
 class _CacheView:
-    """The view as a fold sees it during a batch: the runner's cache, loading misses from the store."""
+    """The view as a fold sees it during a batch: the runner's cache, loading misses from the store.
 
-    __slots__ = ("_cache", "_decode", "_store", "_view")
+    ``complete`` means the cache holds every entry of the stored view (the view started empty and
+    nothing was evicted since), so a miss is an absent key and needs no store read — a rebuild
+    never reads the store back.
+    """
+
+    __slots__ = ("_cache", "_decode", "_store", "_view", "complete")
 
     def __init__(self, cache: dict[str, Any], store: ViewStore, view: str, decode: Callable[[bytes], Any]):
         self._cache = cache
         self._store = store
         self._view = view
         self._decode = decode
+        self.complete = False
 
     def get(self, key: str) -> Any | None:
         value = self._cache.get(key, _MISS)
         if value is _MISS:
+            if self.complete:
+                return None
             raw = self._store.get_many(self._view, (key,)).get(key)
             value = self._cache[key] = None if raw is None else self._decode(raw)
         return value
@@ -89,6 +97,7 @@ class ProjectionRunner:
         batch_size: int = DEFAULT_BATCH,
         max_attempts: int = 3,
         idle_sleep_s: float = 0.2,
+        cache_limit: int = _CACHE_LIMIT,
     ) -> None:
         if batch_size < 1 or max_attempts < 1:
             raise ValueError("batch_size and max_attempts must be at least 1")
@@ -100,6 +109,7 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self.max_attempts = max_attempts
         self.idle_sleep_s = idle_sleep_s
+        self.cache_limit = cache_limit
         self._decode = value_decoder(projection)
         self._encode = msgspec.msgpack.Encoder().encode
         self._cache: dict[str, Any] = {}
@@ -111,8 +121,11 @@ class ProjectionRunner:
         self._fetch: dict[int, int] = {}  # next offset to read, per partition
         self._end: dict[int, int] = {}  # known end of each partition
         self._bufs: dict[int, list[Record]] = {}
+        self._keys: dict[int, list[tuple[int, int]]] = {}  # (ts, partition) of each buffered record
         self._idx: dict[int, int] = {}
         self._heap: list[tuple[int, int]] = []  # (ts of the partition's head, partition)
+        self._pending: dict[int, asyncio.Future[list[Record]]] = {}  # read-ahead per partition
+        self._inflight: asyncio.Future[None] | None = None  # the commit being written, if any
 
     # -- positions -----------------------------------------------------------------------------
 
@@ -126,6 +139,7 @@ class ProjectionRunner:
         infos = await self.log.partition_info()
         self._ckpt = ckpt
         self._cache.clear()
+        self._view.complete = ckpt is None  # no checkpoint: the view is empty (commits carry one)
         self._pos = {}
         for info in infos:
             if ckpt is None:
@@ -147,9 +161,11 @@ class ProjectionRunner:
         return ckpt
 
     def _reset_reader(self, infos: Sequence[PartitionInfo]) -> None:
+        self._cancel_reads()
         self._fetch = dict(self._pos)
         self._end = {i.partition: i.end for i in infos}
         self._bufs = {p: [] for p in self._pos}
+        self._keys = {p: [] for p in self._pos}
         self._idx = {p: 0 for p in self._pos}
         self._heap = []
 
@@ -163,137 +179,234 @@ class ProjectionRunner:
 
     # -- reading: a deterministic k-way merge over partitions ---------------------------------
 
+    def _read_ahead(self, p: int) -> None:
+        """Start reading partition ``p``'s next chunk in the background (it overlaps folding and commits)."""
+        if p not in self._pending and self._fetch[p] < self._end.get(p, 0):
+            self._pending[p] = asyncio.ensure_future(self.log.read(p, self._fetch[p], _READ_CHUNK))
+
+    def _cancel_reads(self) -> None:
+        for task in self._pending.values():
+            task.cancel()
+        self._pending.clear()
+
     async def _fill(self) -> None:
-        """Read the next chunk of every partition whose buffer ran dry and that has more records."""
-        need = [p for p, buf in self._bufs.items()
-                if self._idx[p] >= len(buf) and self._fetch[p] < self._end.get(p, 0)]
+        """Install the next chunk of every partition whose buffer ran dry and that has more records."""
+        bufs, idx, pending = self._bufs, self._idx, self._pending
+        need = [p for p, buf in bufs.items()
+                if idx[p] >= len(buf) and (p in pending or self._fetch[p] < self._end.get(p, 0))]
         if not need:
             return
-        chunks = await asyncio.gather(*(self.log.read(p, self._fetch[p], _READ_CHUNK) for p in need))
+        for p in need:
+            self._read_ahead(p)
+        chunks = await asyncio.gather(*(pending.pop(p) for p in need))
         for p, chunk in zip(need, chunks, strict=True):
             if not chunk:  # the log says there is more but hands out nothing: stop at what we have
                 log.warning("partition returned no records before its end", view=self.name,
                             partition=p, offset=self._fetch[p], end=self._end.get(p))
                 self._end[p] = self._fetch[p]
                 continue
-            self._bufs[p] = chunk
-            self._idx[p] = 0
+            bufs[p] = chunk
+            keys = self._keys[p] = [(r.event.ts, p) for r in chunk]  # merge keys, built once per chunk
+            idx[p] = 0
             self._fetch[p] = chunk[-1].offset + 1
-            heapq.heappush(self._heap, (chunk[0].event.ts, p))
+            heapq.heappush(self._heap, keys[0])
+            self._read_ahead(p)
 
     async def _take(self, n: int) -> list[Record]:
         out: list[Record] = []
-        heap, bufs, idx, fetch, end = self._heap, self._bufs, self._idx, self._fetch, self._end
-        while len(out) < n:
+        heap, bufs, keys, idx, fetch, end, pending = (
+            self._heap, self._bufs, self._keys, self._idx, self._fetch, self._end, self._pending)
+        append, replace = out.append, heapq.heapreplace
+        count = 0
+        while count < n:
             await self._fill()
             if not heap:
                 break
-            while heap and len(out) < n:
+            while heap and count < n:
                 p = heap[0][1]
-                buf = bufs[p]
                 i = idx[p]
-                out.append(buf[i])
+                append(bufs[p][i])
+                count += 1
                 i += 1
                 idx[p] = i
-                if i < len(buf):
-                    heapq.heapreplace(heap, (buf[i].event.ts, p))
+                k = keys[p]
+                if i < len(k):
+                    replace(heap, k[i])
                 else:
                     heapq.heappop(heap)
-                    if fetch[p] < end.get(p, 0):
+                    if p in pending or fetch[p] < end.get(p, 0):
                         break  # p must be refilled before anything else can be ordered against it
         return out
 
     # -- folding ---------------------------------------------------------------------------------
 
-    def _fold_one(self, record: Record, dirty: dict[str, bytes | None]) -> str | None:
-        """Fold one record into the cache; return the error text when it must be dead-lettered."""
-        error = ""
-        for attempt in range(1, self.max_attempts + 1):
+    def _retry(self, record: Record, first: Exception, strict: bool) -> tuple[Delta | None, str]:
+        """The slow path after a fold raised: try again (``max_attempts`` in all).
+
+        Returns ``(delta, "")`` on success, ``(None, error text)`` when every attempt failed.
+        """
+        error = f"{type(first).__name__}: {first}"
+        log.warning("fold failed", view=self.name, partition=record.partition, offset=record.offset,
+                    attempt=1, error=error)
+        view = self._cache if self._view.complete else self._view
+        for attempt in range(2, self.max_attempts + 1):
             try:
-                delta = self.projection.fold(self._view, record.event)
-                encoded = {k: None if v is None else self._encode(v) for k, v in delta.items()}
+                delta = self.projection.fold(view, record.event)
+                if strict:
+                    self._check_encodable(delta)
             except StoreError:
                 raise
-            except Exception as exc:  # a fold's failure is data here (dead-lettered), not a crash
+            except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 log.warning("fold failed", view=self.name, partition=record.partition,
                             offset=record.offset, attempt=attempt, error=error)
-                continue
-            cache = self._cache
-            for k, v in delta.items():
-                cache[k] = v
-            dirty.update(encoded)
-            return None
-        return error
+            else:
+                return delta, ""
+        return None, error
 
-    async def _process(self, records: list[Record]) -> int:
-        """Fold ``records`` and commit them with the new offsets; return how many were dead-lettered."""
-        projection, cache = self.projection, self._cache
-        wanted = {k for r in records for k in projection.keys(r.event)}
-        missing = [k for k in wanted if k not in cache]
-        if missing:
-            found = self.store.get_many(self.name, missing)
-            decode = self._decode
-            for k in missing:
-                raw = found.get(k)
-                cache[k] = None if raw is None else decode(raw)
-        dirty: dict[str, bytes | None] = {}
-        pos = self._pos
-        dead = 0
-        last_ts = None if self._ckpt is None else self._ckpt.last_event_ts
+    def _check_encodable(self, delta: Delta) -> None:
+        encode = self._encode
+        for value in delta.values():
+            if value is not None:
+                encode(value)
+
+    async def _process(self, records: list[Record], *, pipelined: bool = False) -> int:
+        """Fold ``records`` and commit them with the new offsets; return how many were dead-lettered.
+
+        ``pipelined``: return once the commit is started; it runs in a thread while the next batch
+        folds (at most one commit is in flight; ``flush`` waits for it). A crash still leaves the
+        store at a batch boundary, and a failed commit resets the runner to the store's checkpoint.
+        """
+        try:
+            return await self._process_unsafe(records, pipelined)
+        except BaseException:
+            with contextlib.suppress(BaseException):
+                await self.flush()
+            self._reset()
+            raise
+
+    def _reset(self) -> None:
+        """Forget everything not known to be committed: the next step starts over from the store."""
+        self._cache.clear()
+        self._view.complete = False
+        self._started = False
+
+    async def flush(self) -> None:
+        """Wait for the commit in flight, if any (its failure is raised here)."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:
+            await inflight
+
+    async def _commit(self, puts: dict[str, bytes], deletes: list[str], ckpt: Checkpoint) -> None:
+        # in a thread: the loop keeps folding, reading ahead and serving other runners meanwhile
+        await asyncio.to_thread(self.store.commit, self.name, puts, deletes, ckpt)
+        await self._commit_group(ckpt.offsets)
+
+    async def _process_unsafe(
+        self, records: list[Record], pipelined: bool, strict: bool = False,
+        already_dead: frozenset[tuple[int, int]] = frozenset(),
+    ) -> int:
+        projection, cache, pos = self.projection, self._cache, self._pos
+        if len(cache) > self.cache_limit:
+            await self.flush()  # nothing uncommitted may be forgotten
+            cache.clear()
+            self._view.complete = False
+        complete = self._view.complete
+        if not complete:
+            wanted = {k for r in records for k in projection.keys(r.event)}
+            missing = [k for k in wanted if k not in cache]
+            if missing:
+                found = self.store.get_many(self.name, missing)
+                decode = self._decode
+                for k in missing:
+                    raw = found.get(k)
+                    cache[k] = None if raw is None else decode(raw)
+        start_pos = dict(pos)
+        # a complete cache is the view itself: folds read it with dict.get (absent -> None), at C speed
+        view: Any = cache if complete else self._view
+        fold = projection.fold
+        dirty: dict[str, Any] = {}
+        dead: list[tuple[int, int]] = []
         for record in records:
-            error = self._fold_one(record, dirty)
-            if error is not None:
-                dead += 1
-                await self.log.dead_letter(DeadLetter(
-                    group=self.group, partition=record.partition, offset=record.offset,
-                    event=record.event, error=error, attempts=self.max_attempts, ts=now_us(),
-                ))
+            try:
+                delta = fold(view, record.event)
+                if strict:
+                    self._check_encodable(delta)
+            except StoreError:
+                raise
+            except Exception as exc:  # a fold's failure is data here (dead-lettered), not a crash
+                retried, error = self._retry(record, exc, strict)
+                if retried is None:
+                    dead.append((record.partition, record.offset))
+                    if (record.partition, record.offset) not in already_dead:
+                        await self.log.dead_letter(DeadLetter(
+                            group=self.group, partition=record.partition, offset=record.offset,
+                            event=record.event, error=error, attempts=self.max_attempts, ts=now_us(),
+                        ))
+                    continue
+                delta = retried
+            if delta:
+                cache.update(delta)
+                dirty.update(delta)
+        for record in records:
             pos[record.partition] = record.offset + 1
-            ts = record.event.ts
-            if last_ts is None or ts > last_ts:
-                last_ts = ts
+        encode = self._encode
+        try:
+            puts = {k: encode(v) for k, v in dirty.items() if v is not None}
+        except Exception as exc:
+            if strict:
+                raise
+            # some fold returned a value that cannot be stored: refold this batch event by event
+            # (from the store's state) so that only the culprit is dead-lettered
+            log.warning("unencodable value in batch; refolding it event by event", view=self.name,
+                        error=f"{type(exc).__name__}: {exc}")
+            await self.flush()
+            self._cache.clear()
+            self._view.complete = False
+            pos.clear()
+            pos.update(start_pos)
+            return await self._process_unsafe(records, pipelined, True, frozenset(dead))
+        deletes = [k for k, v in dirty.items() if v is None]
         prev = self._ckpt
+        newest = max(r.event.ts for r in records)
+        last_ts = prev.last_event_ts if prev is not None else None
         ckpt = Checkpoint(
             offsets=dict(pos),
             version=self.projection.version,
             seq=1 if prev is None else prev.seq + 1,
             events=(0 if prev is None else prev.events) + len(records),
-            dead_lettered=(0 if prev is None else prev.dead_lettered) + dead,
-            last_event_ts=last_ts,
+            dead_lettered=(0 if prev is None else prev.dead_lettered) + len(dead),
+            last_event_ts=newest if last_ts is None or newest > last_ts else last_ts,
             updated_at=now_us(),
         )
-        puts = {k: v for k, v in dirty.items() if v is not None}
-        deletes = [k for k, v in dirty.items() if v is None]
-        try:
-            self.store.commit(self.name, puts, deletes, ckpt)
-        except BaseException:
-            # the cache and positions hold uncommitted state: the store is the truth, start over from it
-            self._cache.clear()
-            self._started = False
-            raise
+        await self.flush()  # the previous batch lands first
         self._ckpt = ckpt
-        if len(cache) > _CACHE_LIMIT:
-            cache.clear()
-        await self._commit_group()
-        return dead
+        self._inflight = asyncio.ensure_future(self._commit(puts, deletes, ckpt))
+        if not pipelined:
+            await self.flush()
+        return len(dead)
 
-    async def _commit_group(self) -> None:
+    async def _commit_group(self, offsets: dict[int, int]) -> None:
         if self._consumer is None:
             return
         try:
-            await self._consumer.commit(dict(self._pos))
+            await self._consumer.commit(dict(offsets))
         except Exception as exc:  # informational only: the store's checkpoint is authoritative
             log.warning("consumer group commit failed", view=self.name, group=self.group, error=str(exc))
 
-    async def step(self) -> tuple[int, int]:
-        """Fold and commit at most one batch; returns (records, dead-lettered); (0, 0) when caught up."""
+    async def step(self, *, pipelined: bool = False) -> tuple[int, int]:
+        """Fold and commit at most one batch; returns (records, dead-lettered); (0, 0) when caught up.
+
+        With ``pipelined`` the batch's commit may still be in flight on return (see ``flush``).
+        """
         if not self._started:
+            await self.flush()
             await self.start()
         records = await self._take(self.batch_size)
         if not records:
+            await self.flush()
             return 0, 0
-        dead = await self._process(records)
+        dead = await self._process(records, pipelined=pipelined)
         return len(records), dead
 
     # -- running -----------------------------------------------------------------------------
@@ -307,7 +420,7 @@ class ProjectionRunner:
         stats = RunStats()
         t0 = time.perf_counter()
         while True:
-            n, dead = await self.step()
+            n, dead = await self.step(pipelined=True)
             if not n:
                 break
             stats.events += n
@@ -328,7 +441,7 @@ class ProjectionRunner:
             await self._refresh_ends()
             n = 0
             while not stop.is_set():
-                n, _ = await self.step()
+                n, _ = await self.step(pipelined=True)
                 if not n:
                     break
                 if progress is not None:
@@ -336,16 +449,20 @@ class ProjectionRunner:
             if not stop.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self.idle_sleep_s)
+        await self.flush()
 
     async def rebuild(self, progress: Progress | None = None) -> RunStats:
         """Drop the stored view and fold the whole retained log into it again."""
         log.info("rebuilding", view=self.name, version=self.projection.version)
+        await self.flush()
         self.store.drop(self.name)
         self._started = False
         await self.start()
         return await self.run_until_caught_up(progress)
 
     async def close(self) -> None:
+        self._cancel_reads()
+        await self.flush()
         if self._consumer is not None:
             await self._consumer.close()
             self._consumer = None

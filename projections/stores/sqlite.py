@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 """
 
 _GET_MANY = "SELECT key, value FROM kv WHERE view = ? AND key IN (SELECT value FROM json_each(?))"
-_PUT = "INSERT OR REPLACE INTO kv (view, key, value) VALUES (?, ?, ?)"
+_PUT = ("INSERT INTO kv (view, key, value) VALUES (?, ?, ?) "
+        "ON CONFLICT (view, key) DO UPDATE SET value = excluded.value")
 _DELETE = "DELETE FROM kv WHERE view = ? AND key = ?"
 _json = msgspec.json.Encoder()
 
@@ -136,7 +137,8 @@ class SqliteStore:
                         view=view, expected_seq=checkpoint.seq - 1, found_seq=found
                     )
                 if puts:
-                    db.executemany(_PUT, [(view, k, v) for k, v in puts.items()])
+                    # in key order: B-tree pages are visited once each, in sequence
+                    db.executemany(_PUT, [(view, k, puts[k]) for k in sorted(puts)])
                 dels = [(view, k) for k in deletes]
                 if dels:
                     db.executemany(_DELETE, dels)
