@@ -165,40 +165,32 @@ def personalisation(state: UserState, params: StateParams) -> float:
     return min(1.0, max(0, engaged) / params.warm_after)
 
 
+#: Interactions whose signal is about their ``video_id`` (they need its embedding).
+_ON_VIDEO = frozenset({ViewEnded, Liked, Unliked, Shared, Commented, NotInterested, Reported})
+#: Constant weights by event type, as ``StateParams`` field names.
+_WEIGHT_FIELD = {Liked: "like_w", Unliked: "unlike_w", Shared: "share_w", Commented: "comment_w",
+                 Followed: "follow_w", NotInterested: "not_interested_w", Reported: "report_w"}
+
+
 def video_needed(state: UserState, event: Event) -> str | None:
     """The video whose embedding ``apply`` needs for this event (None: it needs none)."""
-    match event:
-        case ViewEnded() | Liked() | Unliked() | Shared() | Commented() | NotInterested() | Reported():
-            return event.video_id
-        case Followed() if state.last_creator_id == event.creator_id:
-            return state.last_video_id  # following right after watching: a boost toward that video
-        case _:
-            return None
+    kind = type(event)
+    if kind in _ON_VIDEO:
+        return event.video_id  # type: ignore[union-attr]
+    if kind is Followed and state.last_creator_id == event.creator_id:  # type: ignore[union-attr]
+        return state.last_video_id  # following right after watching: a boost toward that video
+    return None
 
 
 def engagement_weight(event: Event, params: StateParams) -> float:
     """Signed weight of an event's signal (0.0: it does not move the vectors)."""
-    match event:
-        case ViewEnded(watch_ms=w, duration_ms=d, loops=n):
-            if is_skip(w, d, n):
-                return params.skip_w
-            return min(completion(w, d, n), params.max_completion)
-        case Liked():
-            return params.like_w
-        case Unliked():
-            return params.unlike_w
-        case Shared():
-            return params.share_w
-        case Commented():
-            return params.comment_w
-        case Followed():
-            return params.follow_w
-        case NotInterested():
-            return params.not_interested_w
-        case Reported():
-            return params.report_w
-        case _:
-            return 0.0
+    if isinstance(event, ViewEnded):
+        w, d, n = event.watch_ms, event.duration_ms, event.loops
+        if is_skip(w, d, n):
+            return params.skip_w
+        return min(completion(w, d, n), params.max_completion)
+    field = _WEIGHT_FIELD.get(type(event))
+    return 0.0 if field is None else float(getattr(params, field))
 
 
 def _clip(v: Vector, max_norm: float) -> None:
