@@ -133,3 +133,42 @@ def _register_media() -> None:
 
 
 _register_media()
+
+
+@bench.command(name="projections")
+@click.option("--store", "store_url", required=True, metavar="URL",
+              help="View store under test: sqlite:///path/views.db, redis://host:port[/db] or memory://.")
+@click.option("--events", "n_events", type=click.IntRange(min=1), default=100_000, show_default=True)
+@click.option("--projection", default="counters", show_default=True, help="Registered projection to fold.")
+@click.option("--partitions", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Events per atomic commit [default: the runner's].")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--profile", is_flag=True, help="cProfile the rebuild; the top functions go to stderr.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def projections_bench(store_url: str, n_events: int, projection: str, partitions: int, batch_size: int | None,
+                      seed: int, profile: bool, as_json: bool) -> None:
+    """Fold throughput: rebuild a view from offset 0 of a fresh file log into the store (fold_eps)."""
+    from projections.cli import configure_logging
+    from projections.errors import ProjectionsError
+    from projections.runner import DEFAULT_BATCH
+
+    from .projections import ProjBenchConfig, run_projection_bench
+
+    configure_logging("warning")  # stdout carries the figures only
+    cfg = ProjBenchConfig(store=store_url, events=n_events, projection=projection, partitions=partitions,
+                          batch_size=batch_size or DEFAULT_BATCH, seed=seed, profile=profile)
+    try:
+        with _phases() as phase:
+            result = run_projection_bench(cfg, phase)
+    except (ProjectionsError, EventsError, KeyError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    table = Table(title=f"reel bench projections: {projection} into {result['store']}", title_justify="left")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in result.items():
+        table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+    Console().print(table)

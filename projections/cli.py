@@ -29,7 +29,7 @@ from .registry import PROJECTION_MODULES, all_projections, get_projection
 from .runner import DEFAULT_BATCH
 from .store import ViewStore, open_store
 
-__all__ = ["projections", "rebuild_views"]
+__all__ = ["configure_logging", "projections", "rebuild_views"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -42,7 +42,7 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
         raise click.ClickException(str(exc)) from exc
 
 
-def _configure_logging(level: str) -> None:
+def configure_logging(level: str) -> None:
     """Log lines go to stderr, so stdout stays the command's output (tables, JSON)."""
     import logging
     import sys
@@ -62,7 +62,7 @@ def _urls(log_url: str | None, store_url: str | None) -> tuple[str, str, int]:
         settings = load_settings()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
-    _configure_logging("warning" if settings.log_level == "info" else settings.log_level)
+    configure_logging("warning" if settings.log_level == "info" else settings.log_level)
     return log_url or settings.log_url, store_url or settings.view_store_url, settings.log_partitions
 
 
