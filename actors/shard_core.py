@@ -49,7 +49,8 @@ class ShardConfig(msgspec.Struct, frozen=True, kw_only=True):
     poll_max_records: int = 5_000
     poll_timeout_s: float = 0.2
     refresh_min_interval_s: float = 0.05  # on a miss, refresh the embeddings at most this often
-    refresh_interval_s: float = 1.0  # ... and retry held users this often while any are held
+    refresh_interval_s: float = 1.0  # ... and retry held users this often while any are held,
+    refresh_max_interval_s: float = 10.0  # backing off to this while refreshes learn nothing
     start_paused: bool = False  # wait for resume() after recovery (benchmarks time the catch-up)
 
 
@@ -96,6 +97,7 @@ class ShardCore:
         self._closing = False
         self._run_task: asyncio.Task[Any] | None = None
         self._new_miss = False
+        self._held_backoff_s = config.refresh_interval_s
         if not config.start_paused:
             self.resumed.set()
 
@@ -175,10 +177,13 @@ class ShardCore:
         """Learn new videos and apply what users were holding back (rate limited unless forced)."""
         since = time.monotonic() - self._last_refresh_t
         cfg = self.config
-        if not force and since < (cfg.refresh_min_interval_s if self._new_miss else cfg.refresh_interval_s):
+        if not force and since < (cfg.refresh_min_interval_s if self._new_miss else self._held_backoff_s):
             return
         self._new_miss = False
-        await self._refresh()
+        learned = await self._refresh()
+        # a video that never arrives must not make every shard re-read the whole log every second
+        self._held_backoff_s = (cfg.refresh_interval_s if learned
+                                else min(2 * self._held_backoff_s, cfg.refresh_max_interval_s))
         assert self._source is not None
         lookup = self._source.get
         for uid in sorted(self.held_users):

@@ -163,7 +163,8 @@ async def test_killed_shard_recovers_to_the_exact_fold(ray_session: Any, tmp_pat
     await log.append(catalog)
     cfg = ShardConfig(log_url=log_url, partitions=PARTITIONS, shards=SHARDS, params=params,
                       checkpoint_url=f"file://{tmp_path / 'ckpt'}", log_options={"readonly": True},
-                      checkpoint_every_events=2_000, checkpoint_every_s=0.5, refresh_interval_s=0.2)
+                      checkpoint_every_events=2_000, checkpoint_every_s=0.5, refresh_interval_s=0.2,
+                      refresh_max_interval_s=1.0)
     handles = start_shards(cfg, name=f"t-shard-{tmp_path.name}", namespace="reelstack-tests")
     router = ShardRouter(handles, PARTITIONS, timeout_s=120.0)
     victim = 1
