@@ -24,6 +24,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+import msgspec
+
 from .errors import UnsupportedLogURLError
 from .schema import Event
 
@@ -48,9 +50,12 @@ class Position:
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One stored event with its place in the log."""
+class Record(msgspec.Struct, frozen=True, gc=False):
+    """One stored event with its place in the log.
+
+    A msgspec Struct, not a dataclass: replay builds one per record, and a Struct is built several
+    times faster and (``gc=False``, it can never be part of a cycle) costs the cycle collector nothing.
+    """
 
     partition: int
     offset: int

@@ -204,11 +204,6 @@ def scan(
 
 
 _decoder: msgspec.msgpack.Decoder[Event] = msgspec.msgpack.Decoder(Event)
-_new = object.__new__
-# Record is a frozen dataclass; its slot descriptors fill a new one at a third of __init__'s cost
-_set_partition = vars(Record)["partition"].__set__
-_set_offset = vars(Record)["offset"].__set__
-_set_event = vars(Record)["event"].__set__
 
 
 def decode_frames(
@@ -226,7 +221,7 @@ def decode_frames(
     crc = _crc
     decode = _decoder.decode
     append = out.append
-    new, set_p, set_o, set_e = _new, _set_partition, _set_offset, _set_event
+    record = Record
     while limit > 0 and p + HEADER_SIZE <= n:
         length, c, off = unpack(buf, p)
         end = p + HEADER_SIZE + length
@@ -242,11 +237,7 @@ def decode_frames(
             event = decode(mv[p + HEADER_SIZE : end])
         except msgspec.DecodeError as exc:
             return p, offset, f"payload does not decode: {exc}"
-        rec = new(Record)
-        set_p(rec, partition)
-        set_o(rec, offset)
-        set_e(rec, event)
-        append(rec)
+        append(record(partition, offset, event))
         p = end
         offset += 1
         limit -= 1
