@@ -157,6 +157,33 @@ async def test_a_failing_event_is_retried_then_dead_lettered_and_the_rest_commit
     assert ckpt is not None and ckpt.dead_lettered == 1 and ckpt.events == len(events)
 
 
+class Unstorable(Flaky):
+    """Counters, except that one chosen event yields a value msgpack cannot encode."""
+
+    def fold(self, view: ViewReader, event: Event) -> Any:
+        if event.event_id == self.bad:
+            self.calls += 1
+            return {"bad": object()}
+        return COUNTERS.fold(view, event)
+
+
+@pytest.mark.parametrize("store_url", ["memory://", "sqlite"])
+async def test_an_unstorable_value_dead_letters_only_its_event(event_log: EventLog, tmp_path: Any,
+                                                                store_url: str) -> None:
+    events = world(10)
+    bad = next(e for e in events if isinstance(e, Liked))
+    await event_log.append(events)
+    projection = Unstorable(bad.event_id)
+    store = open_store(store_url if store_url == "memory://" else f"sqlite://{tmp_path / 'v.db'}")
+    stats = await ProjectionRunner(event_log, store, projection, batch_size=64).run_until_caught_up()
+    assert stats.dead_lettered == 1
+    letters = await event_log.dead_letters("proj.flaky")
+    assert [d.event for d in letters] == [bad]  # once, though its batch was folded twice
+    assert projection.calls == 1 + 3  # the batch pass, then three event-by-event attempts
+    rest = [e for e in merged_order(events) if e.event_id != bad.event_id]
+    assert stored_view(store, projection) == fold_all(COUNTERS, rest).data
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     events=event_lists(max_size=80),
