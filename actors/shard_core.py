@@ -94,6 +94,7 @@ class ShardCore:
         self._last_checkpoint_t = time.monotonic()
         self._last_refresh_t = 0.0
         self._saving: asyncio.Task[None] | None = None
+        self._fold_lock = asyncio.Lock()  # held while folding and while a snapshot copies the users
         self._closing = False
         self._run_task: asyncio.Task[Any] | None = None
         self._new_miss = False
@@ -141,10 +142,11 @@ class ShardCore:
         while not self._closing:
             records = await self._consumer.poll(cfg.poll_max_records, cfg.poll_timeout_s)
             if records:
-                self.apply_records(records)
+                async with self._fold_lock:
+                    self.apply_records(records)
             if self.held_users:
                 await self._retry_held()
-            self._maybe_checkpoint()
+            await self._maybe_checkpoint()
 
     def apply_records(self, records: Sequence[Record]) -> None:
         """Fold a batch (synchronously: no read or snapshot ever sees half a batch)."""
@@ -186,38 +188,47 @@ class ShardCore:
                                 else min(2 * self._held_backoff_s, cfg.refresh_max_interval_s))
         assert self._source is not None
         lookup = self._source.get
-        for uid in sorted(self.held_users):
-            if not release(self.users[uid], lookup, self.params):
-                self.held_users.discard(uid)
+        async with self._fold_lock:
+            for uid in sorted(self.held_users):
+                if not release(self.users[uid], lookup, self.params):
+                    self.held_users.discard(uid)
 
     # ------------------------------------------------------------------------------- checkpoint
 
-    def snapshot(self) -> ShardSnapshot:
+    async def _take_snapshot(self) -> ShardSnapshot:
+        """Snapshot now and restart the checkpoint counters.
+
+        Folding waits (the fold lock) while the users are copied, so the snapshot is exactly "as of
+        these offsets"; the copy yields every few thousand users so reads are served meanwhile.
+        """
+        async with self._fold_lock:
+            self._since_checkpoint = 0
+            self._last_checkpoint_t = time.monotonic()
+            offsets, applied = dict(self.offsets), self.events_applied
+            records = []
+            for i, state in enumerate(list(self.users.values()), 1):
+                records.append(to_record(state))
+                if i % 2_000 == 0:
+                    await asyncio.sleep(0)
         return ShardSnapshot(
             shard=self.index, shards=self.config.shards, partitions=self.config.partitions,
-            params=self.params, offsets=dict(self.offsets), events_applied=self.events_applied,
-            created_us=time.time_ns() // 1000, users=[to_record(s) for s in self.users.values()],
+            params=self.params, offsets=offsets, events_applied=applied,
+            created_us=time.time_ns() // 1000, users=records,
         )
 
-    def _take_snapshot(self) -> ShardSnapshot:
-        """Snapshot now and restart the checkpoint counters (between batches only)."""
-        self._since_checkpoint = 0
-        self._last_checkpoint_t = time.monotonic()
-        return self.snapshot()
-
-    def _maybe_checkpoint(self) -> None:
+    async def _maybe_checkpoint(self) -> None:
         if self._since_checkpoint == 0 or (self._saving is not None and not self._saving.done()):
             return
         cfg = self.config
         if (self._since_checkpoint >= cfg.checkpoint_every_events
                 or time.monotonic() - self._last_checkpoint_t >= cfg.checkpoint_every_s):
-            self._saving = asyncio.create_task(self._save(self._take_snapshot()))
+            self._saving = asyncio.create_task(self._save(await self._take_snapshot()))
 
     async def checkpoint(self) -> dict[str, Any]:
         """Snapshot now (after any save in flight) and return its summary."""
         if self._saving is not None:
             await asyncio.shield(self._saving)
-        await self._save(self._take_snapshot())
+        await self._save(await self._take_snapshot())
         assert self.last_checkpoint is not None
         return self.last_checkpoint
 
