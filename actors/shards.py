@@ -36,6 +36,9 @@ __all__ = ["ShardRouter", "probe_freshness", "probe_user", "start_shards"]
 def start_shards(config: ShardConfig, *, name: str = "user-shard", namespace: str | None = None,
                  num_cpus: float = 0.0, max_restarts: int = -1) -> list[ActorHandle]:
     """Create ``config.shards`` named actors (``<name>-<i>``), spread over nodes, restartable."""
+    if not 1 <= config.shards <= config.partitions:
+        raise ValueError(f"{config.shards} shards need between 1 and {config.partitions} (the log's "
+                         "partition count) shards: a shard owns whole partitions")
     handles = []
     for i in range(config.shards):
         handles.append(UserShard.options(  # type: ignore[attr-defined]
