@@ -37,8 +37,9 @@ def start_shards(config: ShardConfig, *, name: str = "user-shard", namespace: st
                  num_cpus: float = 0.0, max_restarts: int = -1) -> list[ActorHandle]:
     """Create ``config.shards`` named actors (``<name>-<i>``), spread over nodes, restartable."""
     if not 1 <= config.shards <= config.partitions:
-        raise ValueError(f"{config.shards} shards need between 1 and {config.partitions} (the log's "
-                         "partition count) shards: a shard owns whole partitions")
+        raise ValueError(f"cannot run {config.shards} shards over {config.partitions} log partitions: "
+                         f"a shard owns whole partitions, so use 1..{config.partitions} shards "
+                         "(or a log with more partitions)")
     handles = []
     for i in range(config.shards):
         handles.append(UserShard.options(  # type: ignore[attr-defined]
