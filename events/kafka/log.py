@@ -49,7 +49,7 @@ _READ_WAIT_S = 10.0  # how long a read waits for records the broker says exist
 async def open_kafka_log(
     url: str,
     *,
-    partitions: int = DEFAULT_PARTITIONS,
+    partitions: int | None = DEFAULT_PARTITIONS,
     replication_factor: int = 1,
     request_timeout_s: float = 30.0,
     **ignored: object,
@@ -57,14 +57,16 @@ async def open_kafka_log(
     """Connect to ``kafka://HOST:PORT[,HOST:PORT...][/TOPIC]``, creating the topics when missing.
 
     ``partitions`` must match an existing topic (``PartitionCountMismatchError`` otherwise);
+    ``None`` adopts the existing topic's count (creating a missing one with the default count).
     ``replication_factor`` applies only when the topics are created (use 3 on a real cluster).
     Options meant for other backends (group commit, segment size...) are ignored.
     """
-    if partitions < 1:
+    if partitions is not None and partitions < 1:
         raise ValueError(f"partitions must be at least 1, not {partitions}")
-    log = KafkaLog(url, parse_kafka_url(url), partitions, request_timeout_s=request_timeout_s)
+    where = parse_kafka_url(url)
+    log = KafkaLog(url, where, partitions or DEFAULT_PARTITIONS, request_timeout_s=request_timeout_s)
     try:
-        await log._open(replication_factor)
+        await log._open(replication_factor, adopt=partitions is None)
     except BaseException:
         await log.close()
         raise
@@ -96,13 +98,15 @@ class KafkaLog:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def _open(self, replication_factor: int) -> None:
+    async def _open(self, replication_factor: int, *, adopt: bool) -> None:
         common = {"bootstrap_servers": self.bootstrap, "request_timeout_ms": self._timeout_ms}
         try:
             self._admin = AIOKafkaAdminClient(**common, client_id="reel-admin")
             await self._admin.start()
-            await self._ensure_topic(self.topic, self.partitions, replication_factor)
-            await self._ensure_topic(self.dlq_topic, 1, replication_factor)
+            existing = await self._ensure_topic(self.topic, self.partitions, replication_factor, adopt=adopt)
+            self.partitions = existing
+            self._all_tps = [TopicPartition(self.topic, p) for p in range(existing)]
+            await self._ensure_topic(self.dlq_topic, 1, replication_factor, adopt=False)
             self._producer = AIOKafkaProducer(
                 **common,
                 client_id="reel-producer",
@@ -124,12 +128,12 @@ class KafkaLog:
         except Exception as exc:
             raise translate(exc, bootstrap=self.bootstrap, doing=f"opening {self.url}") from exc
 
-    async def _ensure_topic(self, topic: str, partitions: int, replication_factor: int) -> None:
+    async def _ensure_topic(self, topic: str, partitions: int, replication: int, *, adopt: bool) -> int:
         # Create first, describe after: some brokers (tansu) auto-create a topic with a default
         # partition count as soon as its metadata is asked for.
         assert self._admin is not None
         response = await self._admin.create_topics(
-            [NewTopic(topic, num_partitions=partitions, replication_factor=replication_factor)]
+            [NewTopic(topic, num_partitions=partitions, replication_factor=replication)]
         )
         for _name, code, *rest in response.topic_errors:
             err = for_code(code)
@@ -140,9 +144,10 @@ class KafkaLog:
                 )
         described = await self._admin.describe_topics([topic])
         existing = len(described[0]["partitions"])
-        if existing != partitions:
+        if existing != partitions and not adopt:
             url = self.url if topic == self.topic else f"{self.url} (dead-letter topic {topic})"
             raise PartitionCountMismatchError(url=url, existing=existing, requested=partitions)
+        return existing
 
     async def close(self) -> None:
         if self._closed:

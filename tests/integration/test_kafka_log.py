@@ -123,6 +123,10 @@ async def test_partition_count_is_checked(url: str) -> None:
     assert (info.value.existing, info.value.requested) == (3, 5)
     again = await open_kafka_log(url, partitions=3)
     await again.close()
+    adopted = await open_kafka_log(url, partitions=None)  # tools that only inspect a log
+    assert adopted.partitions == 3
+    assert [i.partition for i in await adopted.partition_info()] == [0, 1, 2]
+    await adopted.close()
 
 
 async def test_groups_lists_only_groups_of_this_log(log: KafkaLog, kafka_bootstrap: str) -> None:
