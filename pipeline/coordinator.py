@@ -113,6 +113,7 @@ class Coordinator:
         self._inflight: dict[str, tuple[Action, asyncio.Task[None]]] = {}
         self._not_before: dict[str, tuple[float, float]] = {}  # video -> (monotonic time, last wait)
         self.counts: dict[str, int] = {}
+        self._seen_ends: dict[int, int] | None = None
         self._blobs = config.blobs.open()
 
     @property
@@ -157,7 +158,11 @@ class Coordinator:
                         "pipeline task crashed", video_id=vid, action=action, error=repr(task.exception())
                     )
                     self._backoff(vid)
-        await self._runner.run_until_caught_up()
+        assert self.log is not None
+        ends = {i.partition: i.end for i in await self.log.partition_info()}
+        if ends != self._seen_ends:  # fold only when the log grew (the runner logs every catch-up)
+            await self._runner.run_until_caught_up()
+            self._seen_ends = ends
         started = 0
         transcoding = sum(1 for a, _ in self._inflight.values() if a == "transcode")
         now = time.monotonic()

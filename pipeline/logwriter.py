@@ -32,6 +32,10 @@ class LogWriter:
             self._log = await open_log(self.url, **self._options)
         return self._log
 
+    async def ready(self) -> int:
+        """Open (creating) the log; returns its partition count."""
+        return (await self._opened()).partitions
+
     async def append(self, events: list[Event]) -> list[tuple[int, int]]:
         log = await self._opened()
         return [(p.partition, p.offset) for p in await log.append(events)]
