@@ -117,7 +117,8 @@ class FileLog:
         """Validate, route by partition key, group-commit; returns once every event is fsynced."""
         self._check_writable()
         n = self.partitions
-        routed: list[tuple[int, bytes]] = []
+        route: list[int] = []  # partition of each event, in call order
+        by_partition: dict[int, list[bytes]] = {}
         for event in events:
             if not isinstance(event, EventBase):
                 raise EventValidationError(field="$", message=f"not an event: {type(event).__name__}")
@@ -127,15 +128,26 @@ class FileLog:
                     field="$", event_type=type(event).__name__,
                     message=f"encoded event is {len(payload)} bytes, over the limit of {MAX_PAYLOAD}",
                 )
-            routed.append((partition_for(partition_key(event), n), payload))
-        if not routed:
+            p = partition_for(partition_key(event), n)
+            route.append(p)
+            payloads = by_partition.get(p)
+            if payloads is None:
+                by_partition[p] = [payload]
+            else:
+                payloads.append(payload)
+        if not route:
             return []
-        parts = self._parts
-        positions = []
-        for p, payload in routed:
-            positions.append(Position(p, parts[p].stage(payload)))
+        # nothing awaits between here and the shield: staging is atomic w.r.t. other appends
+        next_offset = {}
+        for p, payloads in by_partition.items():
+            next_offset[p] = self._parts[p].stage(payloads)
             self._staged.add(p)
-            self._staged_bytes += len(payload)
+            self._staged_bytes += sum(map(len, payloads))
+        positions = []
+        for p in route:
+            offset = next_offset[p]
+            next_offset[p] = offset + 1
+            positions.append(Position(p, offset))
         batch = self._batch
         if batch is None:
             batch = self._batch = asyncio.get_running_loop().create_future()

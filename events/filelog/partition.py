@@ -19,16 +19,18 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import crc32c
+
 from ..errors import CorruptRecordError, OffsetOutOfRangeError
 from ..log import Record
 from .fsutil import fsync_dir, write_all
 from .segment import (
     HEADER,
     HEADER_SIZE,
+    OFFSET,
     BadSpan,
     check_frame,
     decode_frames,
-    encode_frame,
     scan,
     segment_name,
 )
@@ -333,28 +335,39 @@ class Partition:
 
     # ---------------------------------------------------------------------------- write (writer)
 
-    def stage(self, payload: bytes) -> int:
-        """Frame ``payload`` at the next offset into the staging buffer (event loop thread)."""
-        offset = self._next
-        self._next = offset + 1
-        frame = HEADER_SIZE + len(payload)
+    def stage(self, payloads: list[bytes]) -> int:
+        """Frame ``payloads`` at the next offsets into the staging buffer; returns the first offset.
+
+        Event loop thread only. Rolls to a new segment (base = the frame's offset) when a frame
+        would push the active one past ``segment_bytes``.
+        """
+        first = offset = self._next
         staged = self._staged
-        if self._staged_size and self._staged_size + frame > self.segment_bytes:
-            self._active_base = offset
-            self._staged_size = 0
-            chunk = Staged(base=offset, new_segment=True)
-            staged.append(chunk)
-        elif staged:
+        if staged:
             chunk = staged[-1]
         else:
             chunk = Staged(base=self._active_base, new_segment=False)
             staged.append(chunk)
-        if (offset - chunk.base) % STRIDE == 0:
-            chunk.index.append((offset, self._staged_size))
-        encode_frame(chunk.data, offset, payload)
-        chunk.count += 1
-        self._staged_size += frame
-        return offset
+        data, base, size, limit = chunk.data, chunk.base, self._staged_size, self.segment_bytes
+        pack, pack_offset, crc = HEADER.pack, OFFSET.pack, crc32c.crc32c
+        for payload in payloads:
+            length = len(payload)
+            if size and size + HEADER_SIZE + length > limit:
+                chunk.count += offset - max(first, base)
+                chunk = Staged(base=offset, new_segment=True)
+                staged.append(chunk)
+                data, base, size = chunk.data, offset, 0
+                self._active_base = offset
+            if (offset - base) % STRIDE == 0:
+                chunk.index.append((offset, size))
+            data += pack(length, crc(payload, crc(pack_offset(offset))), offset)
+            data += payload
+            size += HEADER_SIZE + length
+            offset += 1
+        chunk.count += offset - max(first, base)
+        self._staged_size = size
+        self._next = offset
+        return first
 
     def take(self) -> list[Staged]:
         staged, self._staged = self._staged, []

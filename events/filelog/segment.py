@@ -24,6 +24,7 @@ __all__ = [
     "HEADER",
     "HEADER_SIZE",
     "MAX_PAYLOAD",
+    "OFFSET",
     "BadSpan",
     "ScanResult",
     "TailDamage",
@@ -42,7 +43,7 @@ MAX_PAYLOAD = 16 * 1024 * 1024
 #: How many offsets past a damaged frame ``resync`` looks for the next intact frame.
 RESYNC_WINDOW = 256
 
-_OFFSET = struct.Struct("<Q")
+OFFSET = struct.Struct("<Q")
 _crc = crc32c.crc32c
 
 
@@ -53,7 +54,7 @@ def segment_name(base: int) -> str:
 
 def encode_frame(out: bytearray, offset: int, payload: bytes) -> int:
     """Append the frame of ``payload`` at ``offset`` to ``out``; returns the frame's size."""
-    off = _OFFSET.pack(offset)
+    off = OFFSET.pack(offset)
     out += HEADER.pack(len(payload), _crc(payload, _crc(off)), offset)
     out += payload
     return HEADER_SIZE + len(payload)
@@ -88,7 +89,7 @@ def resync(buf: bytes | memoryview, p: int, offset: int) -> tuple[int, int] | No
     """
     data = buf if isinstance(buf, bytes) else bytes(buf)
     for k in range(1, RESYNC_WINDOW + 1):
-        needle = _OFFSET.pack(offset + k)
+        needle = OFFSET.pack(offset + k)
         j = data.find(needle, p + 9)
         while j != -1:
             q = j - 8
