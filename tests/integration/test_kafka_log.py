@@ -15,6 +15,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.client import AIOKafkaClient
+from aiokafka.protocol.fetch import FetchRequest
+from aiokafka.record.memory_records import MemoryRecords
 
 from events import Liked, UserRegistered, new_event_id, now_us, partition_for
 from events.errors import (
@@ -79,6 +82,33 @@ async def test_records_are_keyed_partitioned_and_timestamped(log: KafkaLog) -> N
         key, ts = raw[pos.partition][pos.offset]
         assert key == event.user_id.encode()
         assert ts == event.ts // 1000
+
+
+async def test_batches_on_the_wire_are_idempotent(log: KafkaLog) -> None:
+    # The producer registered a producer id (InitProducerId) and numbers its batches per partition:
+    # that is what lets the broker drop a retried batch instead of writing it twice.
+    p = partition_for("same-user", 4)
+    await log.append([_liked("same-user", i) for i in range(3)])
+    await log.append([_liked("same-user", i) for i in range(3, 5)])
+    client = AIOKafkaClient(bootstrap_servers=log.bootstrap)
+    await client.bootstrap()
+    try:
+        await client.set_topics([log.topic])
+        leader = client.cluster.leader_for_partition(TopicPartition(log.topic, p))
+        fetch = FetchRequest(500, 1, 1 << 20, 0, [(log.topic, [(p, 0, 1 << 20)])])
+        response = await client.send(leader, fetch)
+    finally:
+        await client.close()
+    [(_, [(_, error, _, *rest)])] = response.topics
+    assert error == 0
+    records = MemoryRecords(rest[-1])
+    batches = []
+    while (batch := records.next_batch()) is not None:
+        batches.append((batch.producer_id, batch.producer_epoch, batch.base_sequence, len(list(batch))))
+    assert len(batches) == 2
+    assert all(pid >= 0 and epoch >= 0 for pid, epoch, _, _ in batches)
+    assert batches[0][0] == batches[1][0]  # one producer
+    assert [(seq, n) for _, _, seq, n in batches] == [(0, 3), (3, 2)]
 
 
 async def test_end_offsets_are_exact_after_multi_record_batches(log: KafkaLog) -> None:
