@@ -12,6 +12,7 @@ their visible sizes; readers snapshot them and then read without it.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import os
 import threading
 import weakref
@@ -146,7 +147,7 @@ class Partition:
             os.makedirs(self.dir, exist_ok=True)
         bases = _list_bases(self.dir)
         if self.writable:
-            bases = self._drop_empty_tail(bases)
+            bases = self._first_segment(bases)
         for i, base in enumerate(bases):
             seg = Segment(base, os.path.join(self.dir, segment_name(base)))
             last = i == len(bases) - 1
@@ -161,16 +162,14 @@ class Partition:
             self._active_base = last_seg.base
             self._staged_size = last_seg.size
 
-    def _drop_empty_tail(self, bases: list[int]) -> list[int]:
+    def _first_segment(self, bases: list[int]) -> list[int]:
+        # An empty last segment (a roll killed before its first write) is kept as the active one:
+        # its base is the previous segment's end, and followers may already have seen it.
         if not bases:
             fd = os.open(os.path.join(self.dir, segment_name(0)), os.O_WRONLY | os.O_CREAT, 0o644)
             os.close(fd)
             fsync_dir(self.dir)
             return [0]
-        # a roll that crashed before its first write leaves an empty last segment: drop it
-        while len(bases) > 1 and os.path.getsize(os.path.join(self.dir, segment_name(bases[-1]))) == 0:
-            os.unlink(os.path.join(self.dir, segment_name(bases.pop())))
-            fsync_dir(self.dir)
         return bases
 
     def _scan_segment(self, seg: Segment, *, next_base: int | None, verify: bool) -> None:
@@ -407,7 +406,8 @@ class Partition:
                 seg.end += chunk.count
             doomed = self._retain()
         for seg in doomed:
-            os.unlink(seg.path)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(seg.path)
         if doomed:
             fsync_dir(self.dir)
         return [s.path for s in doomed]

@@ -127,3 +127,19 @@ async def test_concurrent_appends_share_fsyncs(tmp_path: Path, monkeypatch: pyte
     assert 0 < syncs <= 20, f"200 concurrent appends took {syncs} fsyncs"
     assert sum(i.end for i in await log.partition_info()) == 200
     await log.close()
+
+
+async def test_an_empty_segment_left_by_a_killed_roll_becomes_the_active_one(tmp_path: Path) -> None:
+    log = await open_file_log(f"file://{tmp_path}", partitions=1, segment_bytes=1500)
+    events = [view("u", i) for i in range(40)]
+    await log.append(events)
+    await log.close()
+    (tmp_path / "p000" / f"{40:020d}.log").touch()  # created by a roll, killed before its write
+    log = await open_file_log(f"file://{tmp_path}", segment_bytes=1500)
+    assert (await log.partition_info())[0].end == 40
+    more = [view("u", 40 + i) for i in range(3)]
+    assert [p.offset for p in await log.append(more)] == [40, 41, 42]
+    assert [r.event for r in await log.read(0, 0, 100)] == events + more
+    assert (tmp_path / "p000" / f"{40:020d}.log").stat().st_size > 0
+    assert all(r.first_bad is None for r in await log.verify())
+    await log.close()
