@@ -130,6 +130,9 @@ def _register_media() -> None:
     from .transcode import transcode_command  # the media benchmark lives next to its code
 
     bench.add_command(transcode_command)
+    from .pipeline import pipeline_command  # upload -> published (pipeline/)
+
+    bench.add_command(pipeline_command)
 
 
 _register_media()
