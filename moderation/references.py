@@ -1,0 +1,126 @@
+"""Reference data the scorers match against, folded from the log: protected sounds, seen videos, accounts.
+
+``References.apply(event)`` is a pure in-memory fold (no IO, no clock): ``ProtectedSoundRegistered``
+fills the copyright registry; ``VideoTranscoded`` records each video's pHash fingerprint (for
+near-duplicate re-uploads); ``VideoUploaded`` records upload times per creator (bursts);
+``UserRegistered`` records account creation and language. ``LogFollower`` keeps one up to date by
+reading the log's partitions from where it stopped (each Serve replica and each port holds one).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+
+import msgspec
+
+from events.log import EventLog
+from events.schema import (
+    Event,
+    ProtectedSoundRegistered,
+    UserRegistered,
+    VideoRemoved,
+    VideoTranscoded,
+    VideoUploaded,
+)
+
+from .inputs import AccountContext
+
+__all__ = ["LogFollower", "ProtectedSound", "References", "SeenVideo"]
+
+_US = 1_000_000
+
+
+class ProtectedSound(msgspec.Struct, frozen=True, kw_only=True):
+    sound_id: str
+    title: str
+    owner: str
+    fingerprint: str
+
+
+class SeenVideo(msgspec.Struct, frozen=True, kw_only=True):
+    video_id: str
+    creator_id: str
+    fingerprint: tuple[str, ...]
+    removed: bool = False
+
+
+class References:
+    def __init__(self) -> None:
+        self.sounds: dict[str, ProtectedSound] = {}
+        self.videos: dict[str, SeenVideo] = {}
+        self.uploads: dict[str, list[int]] = {}  # creator -> sorted upload times (µs)
+        self.upload_at: dict[str, int] = {}  # video -> upload time
+        self.accounts: dict[str, tuple[int, str]] = {}  # user -> (registered at µs, language)
+        self.events = 0
+
+    def apply(self, event: Event) -> None:
+        self.events += 1
+        match event:
+            case ProtectedSoundRegistered():
+                self.sounds[event.sound_id] = ProtectedSound(
+                    sound_id=event.sound_id,
+                    title=event.title,
+                    owner=event.owner,
+                    fingerprint=event.fingerprint,
+                )
+            case VideoTranscoded():
+                if event.video_fingerprint:
+                    self.videos[event.video_id] = SeenVideo(
+                        video_id=event.video_id,
+                        creator_id=event.creator_id,
+                        fingerprint=event.video_fingerprint,
+                    )
+            case VideoRemoved():
+                seen = self.videos.get(event.video_id)
+                if seen is not None and event.by == "creator":  # a creator deleting is not a banned original
+                    self.videos[event.video_id] = msgspec.structs.replace(seen, removed=True)
+            case VideoUploaded():
+                if event.video_id not in self.upload_at:
+                    self.upload_at[event.video_id] = event.ts
+                    bisect.insort(self.uploads.setdefault(event.creator_id, []), event.ts)
+            case UserRegistered():
+                if event.user_id not in self.accounts:
+                    self.accounts[event.user_id] = (event.ts, event.language)
+            case _:
+                pass
+
+    def apply_all(self, events: Iterable[Event]) -> References:
+        for e in events:
+            self.apply(e)
+        return self
+
+    def account(self, creator_id: str, at_us: int) -> AccountContext:
+        """The uploader as of ``at_us``: account age, uploads in the hour up to it, language."""
+        times = self.uploads.get(creator_id, [])
+        recent = bisect.bisect_right(times, at_us) - bisect.bisect_left(times, at_us - 3600 * _US)
+        registered = self.accounts.get(creator_id)
+        return AccountContext(
+            account_age_s=None if registered is None else max(0.0, (at_us - registered[0]) / _US),
+            uploads_last_hour=recent,
+            language=None if registered is None else registered[1],
+        )
+
+
+class LogFollower:
+    """Folds every new event of ``log`` into ``refs``; ``catch_up`` reads to the current end."""
+
+    def __init__(self, log: EventLog, refs: References | None = None) -> None:
+        self.log = log
+        self.refs = refs or References()
+        self.offsets: dict[int, int] = {}
+
+    async def catch_up(self, batch: int = 2000) -> int:
+        n = 0
+        for info in await self.log.partition_info():
+            offset = max(self.offsets.get(info.partition, info.start), info.start)
+            while offset < info.end:
+                records = await self.log.read(info.partition, offset, batch)
+                if not records:
+                    break
+                for r in records:
+                    self.refs.apply(r.event)
+                offset = records[-1].offset + 1
+                n += len(records)
+            self.offsets[info.partition] = offset
+        return n

@@ -1,0 +1,1 @@
+"""The ensemble's scorers, one module per category (nudity, text, copyright, spam, violence)."""
