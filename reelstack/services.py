@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 __all__ = [
     "BrokerStartError",
@@ -133,44 +134,52 @@ def start_tansu(
 ) -> subprocess.Popen[bytes]:
     """Run ``tansu broker`` with in-memory storage on ``host:port``; return once it serves Kafka.
 
-    The broker's output goes to ``log_path`` (default: a temporary file); on failure the log is
-    included in the ``BrokerStartError``. The caller owns the process (see ``stop_process``).
+    The broker's output goes to ``log_path``, or by default to an anonymous temporary file that
+    vanishes with the process; if the broker does not come up, its output is included in the
+    ``BrokerStartError``. The caller owns the process (see ``stop_process``).
     """
     binary = find_tansu()
     url = f"tcp://{host}:{port}"
-    if log_path is None:
-        fd, name = tempfile.mkstemp(prefix=f"tansu-{port}-", suffix=".log")
-        os.close(fd)
-        log_path = Path(name)
     cmd = [
         str(binary), "broker",
         "--listener-url", url,
         "--advertised-listener-url", url,
         "--storage-engine", "memory://tansu/",
     ]
-    with open(log_path, "wb") as out:
+    # An anonymous file by default: nothing is left behind when the broker exits.
+    with open(log_path, "w+b") if log_path is not None else tempfile.TemporaryFile(prefix="tansu-") as out:
         proc = subprocess.Popen(
             cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
         )
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise BrokerStartError(
-                bootstrap=f"{host}:{port}", reason=f"it exited with status {proc.returncode}",
-                log=_tail(log_path),
-            )
-        if kafka_ready(host, port, timeout_s=0.5):
-            return proc
-        time.sleep(0.05)
-    stop_process(proc)
-    raise BrokerStartError(
-        bootstrap=f"{host}:{port}", reason=f"no Kafka reply within {wait_s:.0f} s", log=_tail(log_path)
-    )
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise BrokerStartError(
+                    bootstrap=f"{host}:{port}", reason=f"it exited with status {proc.returncode}",
+                    log=_tail_file(out),
+                )
+            if kafka_ready(host, port, timeout_s=0.5):
+                return proc
+            time.sleep(0.05)
+        stop_process(proc)
+        raise BrokerStartError(
+            bootstrap=f"{host}:{port}", reason=f"no Kafka reply within {wait_s:.0f} s", log=_tail_file(out)
+        )
 
 
 def _tail(path: Path, limit: int = 4000) -> str:
     try:
         text = path.read_text(errors="replace")
+    except OSError as exc:
+        return f"(log unreadable: {exc})"
+    return text[-limit:] or "(empty)"
+
+
+def _tail_file(out: IO[bytes], limit: int = 4000) -> str:
+    try:
+        out.flush()
+        out.seek(0)
+        text = out.read().decode(errors="replace")
     except OSError as exc:
         return f"(log unreadable: {exc})"
     return text[-limit:] or "(empty)"
@@ -194,20 +203,15 @@ def tansu_broker(host: str = "127.0.0.1", *, attempts: int = 3) -> Iterator[str]
     last: ServiceError | None = None
     for _ in range(attempts):  # a free port can be taken between probing and binding
         port = free_port(host)
-        fd, name = tempfile.mkstemp(prefix=f"tansu-{port}-", suffix=".log")
-        os.close(fd)
-        log_path = Path(name)
         try:
-            proc = start_tansu(port, host=host, log_path=log_path)
+            proc = start_tansu(port, host=host)
         except BrokerStartError as exc:
             last = exc
-            log_path.unlink(missing_ok=True)
             continue
         try:
             yield f"{host}:{port}"
         finally:
             stop_process(proc)
-            log_path.unlink(missing_ok=True)
         return
     assert last is not None
     raise last
