@@ -70,7 +70,10 @@ def _dir_of(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     if scheme != "file" or not sep or not rest:
         raise UnsupportedLogURLError(url=url)
-    return os.path.abspath(os.path.expanduser(rest.split("?", 1)[0]))
+    path = rest.split("?", 1)[0]
+    if path.startswith("localhost/"):  # file://localhost/dir is file:///dir
+        path = path[len("localhost") :]
+    return os.path.abspath(os.path.expanduser(path))
 
 
 def _read_meta(directory: str) -> dict[str, int] | None:
