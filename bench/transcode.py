@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -91,6 +92,11 @@ def ffmpeg_ladder_command(src: Path, out_dir: Path, pr: ProbeResult, config: Lad
     return cmd
 
 
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_transcode_bench(
     seconds: float,
     height: int,
@@ -120,19 +126,23 @@ def run_transcode_bench(
         config = LadderConfig(preset=preset, threads=threads, encoder=encoder)
         ours_runs: list[float] = []
         cli_runs: list[float] = []
+        ours_cpu: list[float] = []
+        cli_cpu: list[float] = []
         for k in range(repeat):  # interleaved, so both see the same background load
             out = work / f"ours{k}"
             shutil.rmtree(out, ignore_errors=True)
-            t0 = time.perf_counter()
+            c0, t0 = _cpu(resource.RUSAGE_SELF), time.perf_counter()
             result = transcode(src, out, pr, config)
             ours_runs.append(time.perf_counter() - t0)
+            ours_cpu.append(_cpu(resource.RUSAGE_SELF) - c0)
             cli_dir = work / f"ffmpeg{k}"
             shutil.rmtree(cli_dir, ignore_errors=True)
             cli_dir.mkdir()
             cmd = ffmpeg_ladder_command(src, cli_dir, pr, config)
-            t0 = time.perf_counter()
+            c0, t0 = _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
             subprocess.run(cmd, check=True)
             cli_runs.append(time.perf_counter() - t0)
+            cli_cpu.append(_cpu(resource.RUSAGE_CHILDREN) - c0)
         ours, cli = min(ours_runs), min(cli_runs)
         ours_bytes = sum((Path(result.out_dir) / f).stat().st_size for f in result.files())
         cli_bytes = sum(p.stat().st_size for p in cli_dir.rglob("*.ts"))
@@ -150,6 +160,8 @@ def run_transcode_bench(
             "ratio_vs_ffmpeg": round(ours / cli, 3),
             "ours_mb": round(ours_bytes / 1e6, 2),
             "ffmpeg_mb": round(cli_bytes / 1e6, 2),
+            "transcode_cpu_s": round(min(ours_cpu), 3),
+            "ffmpeg_cli_cpu_s": round(min(cli_cpu), 3),
             "repeat": repeat,
             "transcode_runs_s": [round(x, 3) for x in ours_runs],
             "ffmpeg_cli_runs_s": [round(x, 3) for x in cli_runs],

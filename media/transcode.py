@@ -1,7 +1,8 @@
 """Transcode a probed upload into an H.264/AAC HLS ladder with PyAV, decoding the source once.
 
-Every decoded frame is scaled once per rung and fed to that rung's encoder; each rendition is its own
-``hls`` muxer (MPEG-TS segments of ``segment_s``). Keyframes are forced at every segment boundary and the
+Every decoded frame is scaled once per rung and fed to that rung's encoder; audio is encoded once and
+the same AAC packets are muxed into every rendition; each rendition is its own ``hls`` muxer (MPEG-TS
+segments of ``segment_s``). Keyframes are forced at every segment boundary and the
 GOP is fixed, so segments align across renditions. Frame taps see each decoded source frame (thumbnails
 and fingerprints ride along without a second decode).
 """
@@ -95,6 +96,9 @@ class _Rendition:
         video = self.container.add_stream(encoder, rate=fps, options=opts)
         assert isinstance(video, av.VideoStream)
         self.video = video
+        # PyAV defaults to slice threads; libx264 then cuts every frame into slices (bigger, slower).
+        # FRAME|SLICE makes libx264 use frame threads, as the ffmpeg CLI does.
+        video.codec_context.thread_type = "AUTO"
         self.video.width, self.video.height, self.video.pix_fmt = rung.width, rung.height, "yuv420p"
         self.video.codec_context.time_base = 1 / fps
         self.audio: av.AudioStream | None = None
@@ -111,9 +115,20 @@ class _Rendition:
                 self.codecs = avc_codec_string(self.video.codec_context.extradata or bytes(pkt))
             self.container.mux(pkt)
 
-    def encode_audio(self, frame: av.AudioFrame | None) -> None:
-        if self.audio is not None:
-            self.container.mux(self.audio.encode(frame))
+
+def _audio_to_all(rends: list[_Rendition], frame: av.AudioFrame | None) -> None:
+    """Encode audio once (the first rendition's encoder); mux the same packets into every rendition."""
+    lead = rends[0]
+    if lead.audio is None:
+        return
+    for pkt in lead.audio.encode(frame):
+        for r in rends[1:]:
+            copy = av.Packet(bytes(pkt))
+            copy.pts, copy.dts, copy.duration, copy.time_base = pkt.pts, pkt.dts, pkt.duration, pkt.time_base
+            copy.is_keyframe = pkt.is_keyframe
+            copy.stream = r.audio
+            r.container.mux(copy)
+        lead.container.mux(pkt)
 
 
 def _output(r: _Rendition, out_dir: Path) -> RenditionOutput:
@@ -177,9 +192,8 @@ def transcode(
             for packet in src_c.demux(*(s for s in (vin, ain) if s is not None)):
                 for frame in packet.decode():
                     if isinstance(frame, av.AudioFrame):
-                        frame.pts = None  # let each encoder count samples
-                        for r in rends:
-                            r.encode_audio(frame)
+                        frame.pts = None  # let the encoder count samples
+                        _audio_to_all(rends, frame)
                         continue
                     assert isinstance(frame, av.VideoFrame)
                     t = float(frame.time) if frame.time is not None else frames / float(fps)
@@ -194,9 +208,13 @@ def transcode(
                         if pts <= r.last_pts:
                             pts = r.last_pts + 1
                         r.last_pts = pts
-                        scaled = upright.reformat(
-                            r.rung.width, r.rung.height, "yuv420p", interpolation="BICUBIC"
-                        )
+                        same = (upright.width, upright.height) == (r.rung.width, r.rung.height)
+                        if same and upright.format.name == "yuv420p":
+                            scaled = upright  # the top rung of a yuv420p source needs no scaling
+                        else:
+                            scaled = upright.reformat(
+                                r.rung.width, r.rung.height, "yuv420p", interpolation="BICUBIC"
+                            )
                         scaled.pts = pts
                         scaled.time_base = 1 / fps
                         scaled.pict_type = PictureType.I if key else PictureType.NONE
@@ -204,7 +222,7 @@ def transcode(
                     frames += 1
             for r in rends:
                 r.encode_video(None)
-                r.encode_audio(None)
+            _audio_to_all(rends, None)
         except av.FFmpegError as exc:
             raise TranscodeError(path=str(src), stage="encoding", detail=str(exc)) from exc
         finally:

@@ -89,7 +89,7 @@ def test_master_playlist(vertical: Run) -> None:
 
 
 def _segment_report(path: Path) -> tuple[bool, list[float], int, int, tuple[int, int]]:
-    """(first video packet is a keyframe, keyframe times, video frames, audio frames, frame size)."""
+    """(first video packet is a keyframe, keyframe times, video frames, audio samples, frame size)."""
     keys: list[float] = []
     first_key = None
     vframes = aframes = 0
@@ -109,7 +109,7 @@ def _segment_report(path: Path) -> tuple[bool, list[float], int, int, tuple[int,
                     vframes += 1
                     size = (frame.width, frame.height)
                 else:
-                    aframes += 1
+                    aframes += frame.samples
     return bool(first_key), keys, vframes, aframes, size
 
 
@@ -124,7 +124,7 @@ def test_every_segment_decodes_and_starts_on_an_aligned_keyframe(
         playlist = out / x.playlist
         segs = parse_media_playlist(playlist.read_text())
         assert [s.uri for s in segs] == list(x.segments)
-        total = 0
+        total = samples = 0
         times: list[float] = []
         for s in segs[:-1]:
             assert abs(s.duration_s - 2.0) < 0.05
@@ -134,8 +134,10 @@ def test_every_segment_decodes_and_starts_on_an_aligned_keyframe(
             assert vframes > 0 and aframes > 0
             assert size == (x.width, x.height)
             total += vframes
+            samples += aframes
             times.extend(keys)
         assert total == run.result.frames
+        assert abs(samples / 44100 - run.seconds) < 0.1  # the whole soundtrack in every rendition
         keyframe_times[x.name] = [round(t - times[0], 3) for t in times]
     reference = next(iter(keyframe_times.values()))
     assert all(v == reference for v in keyframe_times.values()), keyframe_times
