@@ -85,6 +85,8 @@ class ModVideo(msgspec.Struct, frozen=True, kw_only=True, tag="mv"):
     queued_at: int | None = None
     queue_reason: QueueReason | None = None
     appeal: Appeal = "none"
+    #: The moderator of the last ``ReviewDecided`` (an appeal must go to someone else).
+    reviewed_by: str | None = None
 
 
 class ReportMark(msgspec.Struct, frozen=True, tag="mr"):
@@ -222,6 +224,7 @@ def _next(v: ModVideo, event: Event) -> tuple[ModVideo, QueueAction]:
             new = replace(
                 v,
                 review=event.decision,
+                reviewed_by=event.moderator_id,
                 mature=v.mature if event.age_rating is None else event.age_rating == "mature",
             )
             return (_cleared(new) if event.decision == "approve" else new), ""
