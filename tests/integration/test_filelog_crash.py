@@ -65,23 +65,29 @@ def test_sigkilled_writer_never_loses_an_acknowledged_event(tmp_path: Path) -> N
     for run in range(1, KILLS + 1):
         proc = spawn(url, run)
         assert proc.stdout is not None
-        if rng.random() < 0.2:
-            time.sleep(rng.uniform(0.0, 0.6))  # may land while the log is opening / recovering
+        moment = rng.random()
+        early_acks: list[str] = []
+        if moment < 0.2:  # may land while the log is opening and recovering
+            time.sleep(rng.uniform(0.0, 0.6))
         else:
             line = proc.stdout.readline()
             assert line.strip() == "ready", proc.communicate()[1]
+            if moment > 0.6:  # wait for the first acknowledgement, so most runs leave acked data
+                line = proc.stdout.readline()
+                assert line.startswith("ack "), proc.communicate()[1]
+                early_acks.append(line)
             time.sleep(rng.uniform(0.0, 0.25))
         proc.send_signal(signal.SIGKILL)
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == -signal.SIGKILL, err
         run_acks = 0
-        for line in out.splitlines():
+        for line in early_acks + out.splitlines():
             if line.startswith("ack "):
                 a, b = map(int, line.split()[1:])
                 acked.update(range(a, b))
                 run_acks += 1
         acked_runs += run_acks > 0
-    assert acked_runs >= KILLS // 3, "too few runs acknowledged anything for the test to mean much"
+    assert acked, "no run acknowledged anything: the test would mean nothing"
     stored = asyncio.run(check(url, acked))
     print(f"{KILLS} kills, {acked_runs} runs acknowledged, {len(acked)} acked, {stored} stored")
     assert stored >= len(acked)
