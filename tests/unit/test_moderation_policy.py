@@ -12,8 +12,15 @@ CLEAN = {"nudity": 0.02, "text": 0.01, "copyright": 0.0, "spam": 0.0, "violence"
 
 @pytest.mark.parametrize(
     ("score", "decision"),
-    [(0.0, "approve"), (0.69, "approve"), (0.7, "review"), (0.85, "review"), (0.95, "review"),
-     (0.951, "reject"), (1.0, "reject")],
+    [
+        (0.0, "approve"),
+        (0.69, "approve"),
+        (0.7, "review"),
+        (0.85, "review"),
+        (0.95, "review"),
+        (0.951, "reject"),
+        (1.0, "reject"),
+    ],
 )
 def test_the_maximum_score_routes_by_band(score: float, decision: str) -> None:
     r = route({**CLEAN, "spam": score}, ModerationConfig())
@@ -59,8 +66,14 @@ def test_unscored_is_never_safe_unless_configuration_allows_it() -> None:
 
 @pytest.mark.parametrize(
     ("nudity", "rating", "decision"),
-    [(0.1, "general", "approve"), (0.39, "general", "approve"), (0.4, "mature", "approve"),
-     (0.69, "mature", "approve"), (0.8, "mature", "review"), (0.99, "mature", "reject")],
+    [
+        (0.1, "general", "approve"),
+        (0.39, "general", "approve"),
+        (0.4, "mature", "approve"),
+        (0.69, "mature", "approve"),
+        (0.8, "mature", "review"),
+        (0.99, "mature", "reject"),
+    ],
 )
 def test_the_nudity_band_rates_videos_mature(nudity: float, rating: str, decision: str) -> None:
     r = route({**CLEAN, "nudity": nudity}, ModerationConfig())

@@ -87,8 +87,16 @@ def test_spam_near_duplicate_reupload_of_another_creators_video() -> None:
     fp = ("f0f0f0f0f0f0f0f0", "0f0f0f0f0f0f0f0f", "ffff0000ffff0000", "00ff00ff00ff00ff")
     refs.apply(
         VideoTranscoded(
-            event_id="e1", ts=1, video_id="orig", creator_id="bob", duration_ms=4000, width=1, height=1,
-            master_playlist_key="k", renditions=(), video_fingerprint=fp,
+            event_id="e1",
+            ts=1,
+            video_id="orig",
+            creator_id="bob",
+            duration_ms=4000,
+            width=1,
+            height=1,
+            master_playlist_key="k",
+            renditions=(),
+            video_fingerprint=fp,
         )
     )
     s = SpamScorer(refs)
@@ -104,12 +112,20 @@ def test_references_fold_accounts_uploads_and_sounds() -> None:
         [
             UserRegistered(event_id="u", ts=10 * H, user_id="alice", language="es"),
             *[
-                VideoUploaded(event_id=f"x{i}", ts=10 * H + i * 60_000_000, video_id=f"v{i}",
-                              creator_id="alice", blob_key="k", sha256="0" * 64, size_bytes=1)
+                VideoUploaded(
+                    event_id=f"x{i}",
+                    ts=10 * H + i * 60_000_000,
+                    video_id=f"v{i}",
+                    creator_id="alice",
+                    blob_key="k",
+                    sha256="0" * 64,
+                    size_bytes=1,
+                )
                 for i in range(8)
             ],
-            ProtectedSoundRegistered(event_id="s", ts=1, sound_id="s1", title="Song", owner="Label",
-                                     fingerprint="AQAA"),
+            ProtectedSoundRegistered(
+                event_id="s", ts=1, sound_id="s1", title="Song", owner="Label", fingerprint="AQAA"
+            ),
         ]
     )
     ctx = refs.account("alice", refs.upload_at["v7"])
@@ -184,8 +200,9 @@ def test_no_frames_leaves_nudity_unscored_and_a_broken_scorer_does_too() -> None
         def score(self, x: ModerationInputs) -> float | None:
             raise RuntimeError("model file corrupt")
 
-    ens = Ensemble(ModerationConfig(), References(), {"nudity": NudityScorer(InjectedDetector([])),
-                                                       "text": Broken()})  # type: ignore[dict-item]
+    ens = Ensemble(
+        ModerationConfig(), References(), {"nudity": NudityScorer(InjectedDetector([])), "text": Broken()}
+    )  # type: ignore[dict-item]
     s = ens.score(inputs(frames_note="renditions missing"))
     assert s.scores == {"nudity": None, "text": None}
     assert "model file corrupt" in s.notes["text"] and s.notes["nudity"] == "renditions missing"
