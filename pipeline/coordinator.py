@@ -48,14 +48,14 @@ from projections.store import open_store, reader
 from .moderation import FailClosedModeration, ModerationPort, ModerationRequest
 from .state import PROJECTION, Action, Due, PipelineVideo
 from .uploads import Appender
-from .worker import BlobSpec, WorkDone, WorkOutcome, WorkRejected, WorkSpec, process_video
+from .worker import BlobSpec, WorkDone, WorkItem, WorkOutcome, WorkRejected, WorkSpec, process_video
 
 __all__ = ["GROUP", "Coordinator", "CoordinatorConfig", "WorkRunner", "local_work", "ray_work"]
 
 GROUP = "pipeline"
 log = structlog.get_logger("pipeline.coordinator")
 
-WorkRunner = Callable[[str, str, BlobSpec, WorkSpec], Awaitable[WorkOutcome]]
+WorkRunner = Callable[[WorkItem, BlobSpec, WorkSpec], Awaitable[WorkOutcome]]
 
 
 class CoordinatorConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -73,9 +73,9 @@ class CoordinatorConfig(msgspec.Struct, frozen=True, kw_only=True):
     poll_s: float = 0.1
 
 
-async def local_work(video_id: str, source_key: str, blobs: BlobSpec, spec: WorkSpec) -> WorkOutcome:
+async def local_work(item: WorkItem, blobs: BlobSpec, spec: WorkSpec) -> WorkOutcome:
     """Run the media work in a thread of this process (tools and tests without Ray)."""
-    return await asyncio.to_thread(process_video, video_id, source_key, blobs, spec)
+    return await asyncio.to_thread(process_video, item, blobs, spec)
 
 
 def ray_work(num_cpus: float = 1.0) -> WorkRunner:
@@ -84,8 +84,8 @@ def ray_work(num_cpus: float = 1.0) -> WorkRunner:
 
     remote = ray.remote(num_cpus=num_cpus, max_retries=0)(process_video)
 
-    async def run(video_id: str, source_key: str, blobs: BlobSpec, spec: WorkSpec) -> WorkOutcome:
-        outcome: WorkOutcome = await remote.remote(video_id, source_key, blobs, spec)  # type: ignore[call-arg]
+    async def run(item: WorkItem, blobs: BlobSpec, spec: WorkSpec) -> WorkOutcome:
+        outcome: WorkOutcome = await remote.remote(item, blobs, spec)  # type: ignore[call-arg]
         return outcome
 
     return run
@@ -221,7 +221,8 @@ class Coordinator:
         for attempt in range(1, cfg.max_attempts + 1):
             t0 = time.perf_counter()
             try:
-                outcome = await self.work(video.video_id, up.blob_key, cfg.blobs, cfg.work)
+                item = WorkItem(video_id=video.video_id, source_key=up.blob_key, sha256=up.sha256)
+                outcome = await self.work(item, cfg.blobs, cfg.work)
             except Exception as exc:  # a failed attempt is data here: retried, then dead-lettered
                 error = _error_text(exc)
                 stage = "upload" if isinstance(_root(exc), BlobError) else "transcode"
@@ -241,7 +242,7 @@ class Coordinator:
                             creator_id=up.creator_id,
                             reason=outcome.message,
                             attempts=attempt,
-                            stage="probe",
+                            stage=outcome.stage,
                         )
                     ]
                 )

@@ -21,7 +21,16 @@ import msgspec
 from blobs import BlobStore, join_key, open_blobs
 from events.schema import Rendition
 
-__all__ = ["BlobSpec", "WorkDone", "WorkOutcome", "WorkRejected", "WorkSpec", "hls_prefix", "process_video"]
+__all__ = [
+    "BlobSpec",
+    "WorkDone",
+    "WorkItem",
+    "WorkOutcome",
+    "WorkRejected",
+    "WorkSpec",
+    "hls_prefix",
+    "process_video",
+]
 
 
 class BlobSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,6 +54,14 @@ class WorkSpec(msgspec.Struct, frozen=True, kw_only=True):
     fingerprint_interval_s: float = 1.0
 
 
+class WorkItem(msgspec.Struct, frozen=True, kw_only=True):
+    """One upload to process: its blob key and the SHA-256 recorded in ``VideoUploaded``."""
+
+    video_id: str
+    source_key: str
+    sha256: str | None = None
+
+
 class WorkDone(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     duration_ms: int
     width: int
@@ -59,8 +76,11 @@ class WorkDone(msgspec.Struct, frozen=True, kw_only=True, tag=True):
 
 
 class WorkRejected(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """A clean rejection (never retried): ``stage`` is where it was found (``probe`` or ``fetch``)."""
+
     reason_code: str
     message: str
+    stage: str = "probe"
 
 
 WorkOutcome = WorkDone | WorkRejected
@@ -70,10 +90,10 @@ def hls_prefix(video_id: str) -> str:
     return join_key("videos", video_id, "hls")
 
 
-def process_video(
-    video_id: str, source_key: str, blobs: BlobSpec, spec: WorkSpec | None = None
-) -> WorkOutcome:
+def process_video(item: WorkItem, blobs: BlobSpec, spec: WorkSpec | None = None) -> WorkOutcome:
     """Do the media work for one upload; see the module docstring."""
+    import hashlib
+
     from media.fingerprint import audio_fingerprint
     from media.ladder import LadderConfig
     from media.probe import probe
@@ -83,6 +103,7 @@ def process_video(
     from media.vfingerprint import VideoHasher
 
     spec = spec or WorkSpec()
+    video_id = item.video_id
     store = blobs.open()
     seconds: dict[str, float] = {}
     try:
@@ -90,7 +111,18 @@ def process_video(
             work = Path(tmp)
             src = work / "source"
             t0 = time.perf_counter()
-            store.get_to_file(source_key, src)
+            store.get_to_file(item.source_key, src)
+            if item.sha256 is not None:
+                digest = hashlib.sha256()
+                with open(src, "rb") as f:
+                    for block in iter(lambda: f.read(1 << 20), b""):
+                        digest.update(block)
+                if digest.hexdigest() != item.sha256:
+                    return WorkRejected(
+                        reason_code="corrupt_upload",
+                        stage="fetch",
+                        message="The stored upload does not match what was received; upload it again.",
+                    )
             seconds["fetch"] = time.perf_counter() - t0
 
             t0 = time.perf_counter()

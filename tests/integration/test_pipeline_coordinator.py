@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from events import EventLog, open_log
-from events.schema import ModerationDecided, ModerationScored, VideoPublished, VideoTranscoded
+from events.schema import (
+    ModerationDecided,
+    ModerationScored,
+    TranscodeFailed,
+    VideoPublished,
+    VideoTranscoded,
+)
 from media.synth import make_clip
 from pipeline.coordinator import Coordinator, CoordinatorConfig
 from pipeline.errors import ModerationUnavailableError
@@ -160,3 +166,14 @@ async def test_moderation_down_or_slow_keeps_the_video_unpublished(
     assert not [e for e in await _events(log, vid) if isinstance(e, VideoPublished | ModerationDecided)]
     c.moderation = ApproveAllModeration()  # the service comes back: the video goes through
     assert await _until(c, vid, {"published"}, timeout_s=30) == "published"
+
+
+async def test_source_changed_after_upload_is_rejected(log: EventLog, clip: Path, tmp_path: Path) -> None:
+    """The worker checks the bytes against the SHA-256 in ``VideoUploaded`` before it reads them."""
+    spec = BlobSpec(url=f"file://{tmp_path / 'blobs'}")
+    vid = await _upload(log, spec, clip)
+    spec.open().put_bytes(f"uploads/{vid}/source", clip.read_bytes()[:-1000])
+    c = _coordinator(log, spec, "memory://", ApproveAllModeration())
+    assert await _until(c, vid, {"failed", "published"}) == "failed"
+    (failed,) = [e for e in await _events(log, vid) if isinstance(e, TranscodeFailed)]
+    assert failed.stage == "fetch" and failed.attempts == 1 and "upload it again" in failed.reason
