@@ -259,3 +259,49 @@ def test_process_video_does_everything_in_one_call(tmp_path: Path) -> None:
     assert [Path(f.path).is_file() for f in done.thumbnails.files] == [True, True]
     assert done.audio_fingerprint is not None and 3.5 < done.audio_fingerprint.duration_s < 4.5
     assert len(done.video_fingerprint) == 4
+
+
+def _write(path: Path, fmt: str, vcodec: str, acodec: str, rate: int, seconds: float = 3.0) -> Path:
+    with av.open(str(path), "w", format=fmt) as out:
+        v = out.add_stream(vcodec, rate=25)
+        v.width, v.height, v.pix_fmt = 320, 240, "yuv420p"
+        a = out.add_stream(acodec, rate=rate)
+        assert isinstance(v, av.VideoStream) and isinstance(a, av.AudioStream)
+        a.layout = "stereo"
+        rng = np.random.default_rng(1)
+        for i in range(int(seconds * 25)):
+            img = np.full((240, 320, 3), 60, np.uint8)
+            img[40 + i % 100 : 100 + i % 100, 50:150] = rng.integers(0, 255, 3)
+            frame = av.VideoFrame.from_ndarray(img, "rgb24")
+            frame.pts = i
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+        t = np.arange(int(seconds * rate)) / rate
+        tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+        af = av.AudioFrame.from_ndarray(np.stack([tone, tone]), format="fltp", layout="stereo")
+        af.sample_rate, af.pts = rate, 0
+        out.mux(a.encode(af))
+        out.mux(a.encode(None))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "vcodec", "acodec", "rate", "container", "vname"),
+    [
+        ("clip.webm", "webm", "libvpx-vp9", "libopus", 48000, "matroska", "vp9"),
+        ("clip.mkv", "matroska", "libx265", "aac", 48000, "matroska", "hevc"),
+        ("clip.mov", "mov", "mpeg4", "aac", 22050, "mov", "mpeg4"),
+    ],
+)
+def test_other_accepted_containers_and_codecs(
+    name: str, fmt: str, vcodec: str, acodec: str, rate: int, container: str, vname: str, tmp_path: Path
+) -> None:
+    if vcodec not in av.codecs_available:
+        pytest.skip(f"this libav has no {vcodec}")
+    src = _write(tmp_path / name, fmt, vcodec, acodec, rate)
+    p = accepted(src)
+    assert (p.container, p.video_codec, p.has_audio) == (container, vname, True)
+    result = transcode(src, tmp_path / "hls", p, CONFIG)
+    assert [(x.width, x.height) for x in result.renditions] == [(320, 240)]
+    starts_key, _, vframes, samples, _ = _segment_report(tmp_path / "hls" / "240p" / "seg_00000.ts")
+    assert starts_key and vframes == 50 and samples > 0
