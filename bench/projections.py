@@ -27,7 +27,7 @@ from typing import Any
 
 from events import Event, UserRegistered, VideoDetailsSubmitted, VideoPublished, open_log
 from projections.registry import get_projection
-from projections.runner import DEFAULT_BATCH, ProjectionRunner
+from projections.runner import CATCHUP_BATCH, ProjectionRunner
 from projections.store import open_store
 
 from .workload import generate
@@ -48,7 +48,7 @@ class ProjBenchConfig:
     events: int = 100_000
     projection: str = "counters"
     partitions: int = 8
-    batch_size: int = DEFAULT_BATCH
+    batch_size: int = CATCHUP_BATCH
     seed: int = 7
     profile: bool = False
 
@@ -119,7 +119,7 @@ async def _rebuild(url: str, cfg: ProjBenchConfig, advance: Callable[[int], None
         real_commit(*args)
         commit_s[0] += time.perf_counter() - t
 
-    store.commit = timed_commit  # type: ignore[method-assign]
+    store.commit = timed_commit  # type: ignore[method-assign,assignment]
     projection = get_projection(cfg.projection)
     runner = ProjectionRunner(log, store, projection, batch_size=cfg.batch_size)
     profiler = cProfile.Profile() if cfg.profile else None

@@ -26,7 +26,7 @@ from .admin import open_log_for_views, rebuild_view, run_views, view_status
 from .base import Projection
 from .errors import ProjectionsError
 from .registry import PROJECTION_MODULES, all_projections, get_projection
-from .runner import DEFAULT_BATCH
+from .runner import CATCHUP_BATCH, DEFAULT_BATCH
 from .store import ViewStore, open_store
 
 __all__ = ["configure_logging", "projections", "rebuild_views"]
@@ -162,7 +162,7 @@ async def _rebuild_all(log: EventLog, store: ViewStore, chosen: Sequence[Project
 
 
 def rebuild_views(log_url: str | None, store_url: str | None, names: Sequence[str], *, all_: bool = False,
-                  batch_size: int = DEFAULT_BATCH) -> None:
+                  batch_size: int = CATCHUP_BATCH) -> None:
     """Drop and replay the named views with a progress bar (``reel projections rebuild``, ``reel log
     replay --projection``)."""
     chosen = _pick(names, all_)
@@ -185,7 +185,8 @@ _NAME = click.Choice(sorted(PROJECTION_MODULES))
 @_options
 @click.argument("names", nargs=-1, type=_NAME)
 @click.option("--all", "all_", is_flag=True, help="Rebuild every view.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=CATCHUP_BATCH, show_default=True,
+              help="Events per commit.")
 def rebuild(log_url: str | None, store_url: str | None, names: tuple[str, ...], all_: bool,
             batch_size: int) -> None:
     """Drop view NAME (or --all) and fold the whole log into it again."""
@@ -197,7 +198,8 @@ def rebuild(log_url: str | None, store_url: str | None, names: tuple[str, ...], 
 @projections.command()
 @_options
 @click.argument("names", nargs=-1, type=_NAME)
-@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True,
+              help=f"Events per commit once caught up (up to {CATCHUP_BATCH:,} while far behind).")
 @click.option("--until-caught-up", is_flag=True, help="Exit once every view reached the log's end.")
 def run(log_url: str | None, store_url: str | None, names: tuple[str, ...], batch_size: int,
         until_caught_up: bool) -> None:

@@ -37,9 +37,12 @@ from .base import Delta, Projection
 from .errors import LogRetentionError, ProjectionOutdatedError, StoreError
 from .store import Checkpoint, ViewStore, value_decoder
 
-__all__ = ["DEFAULT_BATCH", "ProjectionRunner", "RunStats"]
+__all__ = ["CATCHUP_BATCH", "DEFAULT_BATCH", "ProjectionRunner", "RunStats"]
 
 DEFAULT_BATCH = 5000
+#: Batch size while far behind (rebuilds, catch-up): bigger commits touch each SQLite page / Redis
+#: structure once for many entries, so a rebuild writes several times less (one batch may be redone).
+CATCHUP_BATCH = 50_000
 _READ_CHUNK = 5000
 _CACHE_LIMIT = 1_000_000  # cached view entries (~200 bytes each) before the cache is dropped
 _MISS = object()
@@ -98,15 +101,19 @@ class ProjectionRunner:
         max_attempts: int = 3,
         idle_sleep_s: float = 0.2,
         cache_limit: int = _CACHE_LIMIT,
+        catchup_batch_size: int | None = None,
     ) -> None:
-        if batch_size < 1 or max_attempts < 1:
-            raise ValueError("batch_size and max_attempts must be at least 1")
+        """``batch_size`` events per commit; ``catchup_batch_size`` (default: the same) while more
+        than that many events are waiting, e.g. ``CATCHUP_BATCH`` for rebuilds and restarts."""
+        if batch_size < 1 or max_attempts < 1 or (catchup_batch_size or 1) < 1:
+            raise ValueError("batch_size, catchup_batch_size and max_attempts must be at least 1")
         self.log = log
         self.store = store
         self.projection = projection
         self.name = projection.name
         self.group = f"proj.{projection.name}"
         self.batch_size = batch_size
+        self.catchup_batch_size = max(batch_size, catchup_batch_size or batch_size)
         self.max_attempts = max_attempts
         self.idle_sleep_s = idle_sleep_s
         self.cache_limit = cache_limit
@@ -402,7 +409,10 @@ class ProjectionRunner:
         if not self._started:
             await self.flush()
             await self.start()
-        records = await self._take(self.batch_size)
+        size = self.batch_size
+        if self.catchup_batch_size > size and self.lag() > self.catchup_batch_size:
+            size = self.catchup_batch_size
+        records = await self._take(size)
         if not records:
             await self.flush()
             return 0, 0

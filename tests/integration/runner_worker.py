@@ -45,7 +45,7 @@ async def _run(log_url: str, store_url: str, batch: int, names: Sequence[str]) -
     log = await open_log_for_views(log_url, 4)
     try:
         await run_views(log, store, [projection(n) for n in names], asyncio.Event(), batch_size=batch,
-                        until_caught_up=True)
+                        catchup_batch_size=batch, until_caught_up=True)
     finally:
         await log.close()
         store.close()

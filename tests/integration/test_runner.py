@@ -247,3 +247,20 @@ def test_every_projection_folds_a_world_with_unknown_references(tmp_path: Any, u
         return done
 
     assert "counters" in asyncio.run(scenario())
+
+
+async def test_big_batches_while_far_behind_then_small_ones(event_log: EventLog) -> None:
+    events = world(40)
+    assert len(events) > 1000
+    await event_log.append(events)
+    store = open_store("memory://")
+    runner = ProjectionRunner(event_log, store, COUNTERS, batch_size=10, catchup_batch_size=300)
+    sizes = []
+    while True:
+        n, _ = await runner.step()
+        if not n:
+            break
+        sizes.append(n)
+    big = (len(events) - 1) // 300  # while more than 300 wait, batches of 300; then batches of 10
+    assert sizes[:big] == [300] * big and max(sizes[big:]) == 10 and sum(sizes) == len(events)
+    assert stored_view(store, COUNTERS) == fold_all(COUNTERS, merged_order(events)).data
