@@ -264,3 +264,26 @@ async def test_big_batches_while_far_behind_then_small_ones(event_log: EventLog)
     big = (len(events) - 1) // 300  # while more than 300 wait, batches of 300; then batches of 10
     assert sizes[:big] == [300] * big and max(sizes[big:]) == 10 and sum(sizes) == len(events)
     assert stored_view(store, COUNTERS) == fold_all(COUNTERS, merged_order(events)).data
+
+
+@pytest.mark.kafka
+async def test_the_runner_folds_a_kafka_log_too(kafka_bootstrap: str, tmp_path: Any) -> None:
+    events = world(15)
+    log = await open_log(f"kafka://{kafka_bootstrap}/proj{next(_counter)}x{id(tmp_path) % 10_000}",
+                         partitions=PARTITIONS)
+    try:
+        await log.append(events)
+        store = open_store(f"sqlite://{tmp_path / 'views.db'}")
+        runner = ProjectionRunner(log, store, COUNTERS, batch_size=100)
+        half = await runner.step()
+        assert half[0] == 100
+        await runner.close()
+        resumed = ProjectionRunner(log, store, COUNTERS, batch_size=100)
+        stats = await resumed.run_until_caught_up()
+        await resumed.close()
+        assert stats.events == len(events) - 100
+        assert stored_view(store, COUNTERS) == fold_all(COUNTERS, merged_order(events)).data
+        ckpt = store.checkpoint("counters")
+        assert ckpt is not None and await log.committed("proj.counters") == ckpt.offsets
+    finally:
+        await log.close()
