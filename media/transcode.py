@@ -9,6 +9,7 @@ and fingerprints ride along without a second decode).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -106,7 +107,6 @@ class _Rendition:
             self.audio = self.container.add_stream("aac", rate=audio_rate)
             self.audio.layout = "stereo"
             self.audio.bit_rate = config.audio_bitrate_kbps * 1000
-        self.last_pts = -1
         self.codecs = ""
 
     def encode_video(self, frame: av.VideoFrame | None) -> None:
@@ -123,12 +123,28 @@ def _audio_to_all(rends: list[_Rendition], frame: av.AudioFrame | None) -> None:
         return
     for pkt in lead.audio.encode(frame):
         for r in rends[1:]:
+            assert r.audio is not None  # every rendition gets audio when the first does
             copy = av.Packet(bytes(pkt))
             copy.pts, copy.dts, copy.duration, copy.time_base = pkt.pts, pkt.dts, pkt.duration, pkt.time_base
             copy.is_keyframe = pkt.is_keyframe
             copy.stream = r.audio
             r.container.mux(copy)
         lead.container.mux(pkt)
+
+
+def _feed_video(rends: list[_Rendition], upright: av.VideoFrame, pts: int, tb: Fraction, key: bool) -> None:
+    for r in rends:
+        if (upright.width, upright.height) == (
+            r.rung.width,
+            r.rung.height,
+        ) and upright.format.name == "yuv420p":
+            scaled = upright  # the top rung of a yuv420p source needs no scaling
+        else:
+            scaled = upright.reformat(r.rung.width, r.rung.height, "yuv420p", interpolation="BICUBIC")
+        scaled.pts = pts
+        scaled.time_base = tb
+        scaled.pict_type = PictureType.I if key else PictureType.NONE
+        r.encode_video(scaled)
 
 
 def _output(r: _Rendition, out_dir: Path) -> RenditionOutput:
@@ -188,6 +204,8 @@ def transcode(
         rends = [_Rendition(r, out, fps, gop, encoder, config, arate) for r in rungs]
         rotator = Rotator(probe.rotation)
         next_key = 0.0
+        last_pts = -(2**62)
+        decoded = 0
         try:
             for packet in src_c.demux(*(s for s in (vin, ain) if s is not None)):
                 for frame in packet.decode():
@@ -196,29 +214,19 @@ def transcode(
                         _audio_to_all(rends, frame)
                         continue
                     assert isinstance(frame, av.VideoFrame)
-                    t = float(frame.time) if frame.time is not None else frames / float(fps)
+                    t = float(frame.time) if frame.time is not None else decoded / float(fps)
+                    decoded += 1
                     upright = rotator(frame)
                     for tap in taps:
                         tap(t, upright)
+                    pts = math.floor(t * fps + 1e-3)
+                    if pts <= last_pts:
+                        continue  # above the output rate (or a duplicate timestamp): drop, as ffmpeg -r does
+                    last_pts = pts
                     key = t >= next_key - 0.5 / float(fps)
-                    if key:
+                    while next_key <= t + 0.5 / float(fps):
                         next_key += config.segment_s
-                    pts = round(t * fps)
-                    for r in rends:
-                        if pts <= r.last_pts:
-                            pts = r.last_pts + 1
-                        r.last_pts = pts
-                        same = (upright.width, upright.height) == (r.rung.width, r.rung.height)
-                        if same and upright.format.name == "yuv420p":
-                            scaled = upright  # the top rung of a yuv420p source needs no scaling
-                        else:
-                            scaled = upright.reformat(
-                                r.rung.width, r.rung.height, "yuv420p", interpolation="BICUBIC"
-                            )
-                        scaled.pts = pts
-                        scaled.time_base = 1 / fps
-                        scaled.pict_type = PictureType.I if key else PictureType.NONE
-                        r.encode_video(scaled)
+                    _feed_video(rends, upright, pts, 1 / fps, key)
                     frames += 1
             for r in rends:
                 r.encode_video(None)

@@ -305,3 +305,14 @@ def test_other_accepted_containers_and_codecs(
     assert [(x.width, x.height) for x in result.renditions] == [(320, 240)]
     starts_key, _, vframes, samples, _ = _segment_report(tmp_path / "hls" / "240p" / "seg_00000.ts")
     assert starts_key and vframes == 50 and samples > 0
+
+
+def test_high_frame_rate_is_capped_without_changing_duration(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "fast.mp4", 3, 160, 120, fps=120, audio=True, preset="ultrafast")
+    p = accepted(src)
+    assert p.fps == 120.0
+    result = transcode(src, tmp_path / "hls", p, CONFIG)
+    assert result.fps == 60.0 and result.frames == 180
+    segs = parse_media_playlist((tmp_path / "hls" / result.renditions[0].playlist).read_text())
+    assert abs(sum(s.duration_s for s in segs) - 3.0) < 0.05
+    assert [round(s.duration_s, 2) for s in segs] == [2.0, 1.0]
