@@ -25,13 +25,15 @@ import crc32c
 from ..errors import CorruptRecordError, OffsetOutOfRangeError
 from ..log import Record
 from .fsutil import fsync_dir, write_all
+from .index import index_name, read_index, write_index
 from .segment import (
     HEADER,
     HEADER_SIZE,
+    MAX_PAYLOAD,
     OFFSET,
     BadSpan,
-    check_frame,
     decode_frames,
+    resync,
     scan,
     segment_name,
 )
@@ -174,38 +176,58 @@ class Partition:
 
     def _scan_segment(self, seg: Segment, *, next_base: int | None, verify: bool) -> None:
         size = os.fstat(seg.fd).st_size
-        data = _read_file(seg.fd, 0, size)
-        res = scan(data, buf_pos=0, offset=seg.base, base=seg.base, stride=STRIDE, verify=verify,
+        start, offset = 0, seg.base
+        loaded = read_index(self._index_path(seg.base), base=seg.base, size=size, exact=next_base is not None)
+        if loaded is not None:
+            seg.end, seg.size, seg.idx_off, seg.idx_pos = loaded
+            if next_base is not None:
+                self._check_sealed(seg, next_base, res_end=seg.end)
+                return
+            start, offset = seg.size, seg.end  # the active segment: scan what came after the index
+        data = _read_file(seg.fd, start, size - start)
+        res = scan(data, buf_pos=start, offset=offset, base=seg.base, stride=STRIDE, verify=verify,
                    idx_off=seg.idx_off, idx_pos=seg.idx_pos)
         seg.bad.extend(res.bad)
         seg.size, seg.end = res.end_pos, res.next_offset
         tail = res.tail
-        if next_base is None:
-            if tail is not None and self.writable:
-                if not tail.torn:
-                    raise CorruptRecordError(
-                        partition=self.number, offset=tail.offset, path=seg.path,
-                        detail=f"{tail.detail}, followed by unreadable bytes up to the end of the active "
-                        "segment (not a torn write; refusing to truncate)",
-                    )
-                os.truncate(seg.path, tail.pos)
-                fd = os.open(seg.path, os.O_WRONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
+        if next_base is not None:
+            if tail is not None:
+                seg.bad.append(BadSpan(start=tail.offset, end=max(next_base, tail.offset + 1), pos=tail.pos,
+                                       detail=tail.detail))
+            self._check_sealed(seg, next_base, res_end=res.next_offset)
+            if self.writable and not seg.bad:
+                self._write_index(seg)
             return
-        if tail is not None:
-            seg.bad.append(BadSpan(start=tail.offset, end=max(next_base, tail.offset + 1), pos=tail.pos,
-                                   detail=tail.detail))
-        elif seg.end < next_base:
-            detail = f"segment ends at offset {seg.end}, the next starts at {next_base}"
-            seg.bad.append(BadSpan(start=seg.end, end=next_base, pos=seg.size, detail=detail))
-        if res.next_offset > next_base:
+        if tail is not None and self.writable:
+            if not tail.torn:
+                raise CorruptRecordError(
+                    partition=self.number, offset=tail.offset, path=seg.path,
+                    detail=f"{tail.detail}, followed by unreadable bytes up to the end of the active "
+                    "segment (not a torn write; refusing to truncate)",
+                )
+            os.truncate(seg.path, tail.pos)
+            fd = os.open(seg.path, os.O_WRONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def _check_sealed(self, seg: Segment, next_base: int, *, res_end: int) -> None:
+        if res_end > next_base:
             raise CorruptRecordError(
                 partition=self.number, offset=next_base, path=seg.path,
-                detail=f"segment holds offsets up to {res.next_offset - 1}, the next starts at {next_base}",
+                detail=f"segment holds offsets up to {res_end - 1}, the next starts at {next_base}",
             )
+        if seg.end < next_base and seg.span_at(seg.end) is None:
+            detail = f"segment ends at offset {seg.end}, the next starts at {next_base}"
+            seg.bad.append(BadSpan(start=seg.end, end=next_base, pos=seg.size, detail=detail))
+
+    def _index_path(self, base: int) -> str:
+        return os.path.join(self.dir, index_name(base))
+
+    def _write_index(self, seg: Segment) -> None:
+        write_index(self._index_path(seg.base), base=seg.base, end=seg.end, size=seg.size,
+                    idx_off=seg.idx_off, idx_pos=seg.idx_pos)
 
     def refresh(self) -> None:
         """Follower: drop segments retention deleted, add new ones, index bytes the writer appended."""
@@ -312,24 +334,43 @@ class Partition:
         return offset
 
     def _locate(self, seg: Segment, size: int, offset: int) -> int:
-        """File position of the frame of ``offset``: nearest sparse index entry, then walk headers."""
+        """File position of the frame of ``offset``: nearest sparse index entry, then walk headers.
+
+        A damaged frame on the way (found only now when the segment was opened from its index
+        file) is stepped over by resynchronising on the next intact frame; it is recorded as a
+        bad span, and ``offset`` inside it raises ``CorruptRecordError``.
+        """
         j = bisect.bisect_right(seg.idx_off, offset) - 1
         if j < 0:
             raise self._corrupt(offset, seg, "no intact record before this offset in its segment")
         off, pos = seg.idx_off[j], seg.idx_pos[j]
-        buf = b""
-        bpos = pos
+        buf, bpos = b"", pos
         while off < offset:
             p = pos - bpos
             if p + HEADER_SIZE > len(buf):
-                bpos = pos
-                buf = os.pread(seg.fd, min(size - pos, CHUNK_MIN), pos)
-                p = 0
-            damage = check_frame(buf, p, off, verify=False)
-            if damage is not None and not damage.startswith("short payload"):
-                raise self._corrupt(off, seg, damage)
-            pos += HEADER_SIZE + HEADER.unpack_from(buf, p)[0]
-            off += 1
+                buf, bpos, p = os.pread(seg.fd, min(size - pos, CHUNK_MIN), pos), pos, 0
+            damage = None
+            if p + HEADER_SIZE > len(buf):
+                damage = "short header (record cut off)"
+            else:
+                length, _, field = HEADER.unpack_from(buf, p)
+                if length == 0 or length > MAX_PAYLOAD or pos + HEADER_SIZE + length > size:
+                    damage = f"invalid record length {length}"
+                elif field != off:
+                    damage = f"offset field says {field}, expected {off}"
+            if damage is None:
+                pos += HEADER_SIZE + length
+                off += 1
+                continue
+            data = _read_file(seg.fd, pos, size - pos)
+            found = resync(data, 0, off)
+            end = found[1] if found is not None else seg.end
+            if seg.span_at(off) is None:
+                seg.bad.append(BadSpan(start=off, end=end, pos=pos, detail=damage))
+            if found is None or found[1] > offset:
+                raise self._corrupt(offset, seg, f"{damage} (damaged offsets {off}..{end - 1})")
+            pos, off = pos + found[0], found[1]
+            buf, bpos = b"", pos
         return pos
 
     # ---------------------------------------------------------------------------- write (writer)
@@ -404,10 +445,15 @@ class Partition:
                     seg.idx_pos.append(pos)
                 seg.size += len(chunk.data)
                 seg.end += chunk.count
+            sealed = self.segments[-len(new) - 1 : -1] if new else []
             doomed = self._retain()
+        for seg in sealed:
+            if not seg.bad:
+                self._write_index(seg)
         for seg in doomed:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(seg.path)
+            for path in (seg.path, self._index_path(seg.base)):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
         if doomed:
             fsync_dir(self.dir)
         return [s.path for s in doomed]
@@ -453,9 +499,15 @@ class Partition:
         return VerifyReport(self.number, start, end, records)
 
     def close(self) -> None:
+        """Close the files; a writer first indexes its active segment, so the next open is quick."""
         if self._wfd is not None:
             os.close(self._wfd)
             self._wfd = None
+            with self.lock:
+                active = self.segments[-1] if self.segments else None
+            if active is not None and not active.bad and not self._staged:
+                with contextlib.suppress(OSError):  # only a cache: the next open scans instead
+                    self._write_index(active)
         with self.lock:
             for seg in self.segments:
                 seg.close()

@@ -47,16 +47,30 @@ async def read_everything(log: FileLog, partition: int = 0) -> list[int]:
     return [r.offset for r in got]
 
 
+async def crashed_copy(directory: Path, n: int) -> list[ViewEnded]:
+    """A log whose writer closed cleanly after ``n // 2`` records, then appended the rest and
+    "crashed": the copy is taken while it is still open, so its active segment's index file
+    covers only the first half (as after a real crash)."""
+    live = directory.with_name(directory.name + "-live")
+    events = await write_log(live, n // 2)
+    log = await open_file_log(f"file://{live}")
+    more = [view("u1", i) for i in range(n // 2, n)]
+    await log.append(more)
+    shutil.copytree(live, directory)
+    await log.close()
+    return events + more
+
+
 async def test_torn_tail_is_truncated_at_every_cut_point(tmp_path: Path) -> None:
     pristine = tmp_path / "pristine"
-    events = await write_log(pristine, 12)
+    events = await crashed_copy(pristine, 12)
     data = segments(pristine)[0].read_bytes()
     ends = frame_ends(data)
     assert len(ends) == 12 and ends[-1] == len(data)
     rng = random.Random(7)
     header_cuts = range(ends[-2] + 1, ends[-2] + HEADER_SIZE + 2)  # every byte of the last header
     tail_cuts = {rng.randrange(ends[-3] + 1, len(data)) for _ in range(20)}  # the last two frames
-    anywhere = {rng.randrange(1, len(data)) for _ in range(15)}
+    anywhere = {rng.randrange(1, len(data)) for _ in range(15)}  # also below the indexed prefix
     cuts = sorted({*header_cuts, *tail_cuts, *anywhere, 1, 5, HEADER_SIZE, len(data) - 1})
     for cut in cuts:
         work = tmp_path / f"cut{cut}"
@@ -76,13 +90,30 @@ async def test_torn_tail_is_truncated_at_every_cut_point(tmp_path: Path) -> None
 
 
 async def test_crc_mismatch_in_the_last_record_is_a_torn_tail(tmp_path: Path) -> None:
-    await write_log(tmp_path, 10)
+    await crashed_copy(tmp_path / "log", 10)
+    seg = segments(tmp_path / "log")[0]
+    data = bytearray(seg.read_bytes())
+    data[-3] ^= 0x40
+    seg.write_bytes(bytes(data))
+    log = await open_file_log(f"file://{tmp_path / 'log'}")
+    assert await read_everything(log) == list(range(9))
+    assert seg.stat().st_size == frame_ends(bytes(data))[-2], "the torn record is truncated away"
+    await log.close()
+
+
+async def test_after_a_clean_close_a_bad_last_record_is_damage_not_a_torn_write(tmp_path: Path) -> None:
+    await write_log(tmp_path, 10)  # closed cleanly: the index proves all 10 were complete
     seg = segments(tmp_path)[0]
     data = bytearray(seg.read_bytes())
     data[-3] ^= 0x40
     seg.write_bytes(bytes(data))
     log = await open_file_log(f"file://{tmp_path}")
+    assert seg.stat().st_size == len(data), "an acknowledged record is never truncated away"
+    assert (await log.partition_info())[0].end == 10
     assert await read_everything(log) == list(range(9))
+    with pytest.raises(CorruptRecordError) as err:
+        await log.read(0, 9, 10)
+    assert err.value.offset == 9
     await log.close()
 
 
@@ -98,9 +129,15 @@ async def test_zero_filled_tail_is_truncated(tmp_path: Path) -> None:
     await log.close()
 
 
+@pytest.mark.parametrize("indexed", [True, False], ids=["index-file", "scanned"])
 @pytest.mark.parametrize("where", ["payload", "crc", "offset", "length"])
-async def test_damage_mid_segment_stops_reads_with_partition_and_offset(tmp_path: Path, where: str) -> None:
+async def test_damage_mid_segment_stops_reads_with_partition_and_offset(
+    tmp_path: Path, where: str, indexed: bool
+) -> None:
     events = await write_log(tmp_path, 20)
+    if not indexed:  # no index file: the open scans the segment and finds the damage itself
+        for index in tmp_path.glob("p*/*.index"):
+            index.unlink()
     seg = segments(tmp_path)[0]
     data = bytearray(seg.read_bytes())
     start = frame_ends(bytes(data))[6]  # frame of offset 7

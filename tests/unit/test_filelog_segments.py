@@ -143,3 +143,25 @@ async def test_an_empty_segment_left_by_a_killed_roll_becomes_the_active_one(tmp
     assert (tmp_path / "p000" / f"{40:020d}.log").stat().st_size > 0
     assert all(r.first_bad is None for r in await log.verify())
     await log.close()
+
+
+async def test_segments_get_index_files_and_damaged_ones_are_ignored(tmp_path: Path) -> None:
+    log = await open_file_log(f"file://{tmp_path}", partitions=1, segment_bytes=1500)
+    events = [view("u", i) for i in range(80)]
+    for i in range(0, 80, 8):
+        await log.append(events[i : i + 8])
+    await log.close()
+    part = tmp_path / "p000"
+    sealed = segment_files(tmp_path)[:-1]
+    # every sealed segment, and the active one since the log was closed cleanly
+    assert sorted(p.stem for p in part.glob("*.index")) == [p.stem for p in segment_files(tmp_path)]
+    (part / f"{sealed[0].stem}.index").write_bytes(b"garbage")  # damaged: ignored, rescanned
+    (part / f"{sealed[1].stem}.index").unlink()  # missing: rescanned and rewritten by the writer
+    log = await open_file_log(f"file://{tmp_path}", segment_bytes=1500)
+    for start in (0, 1, 31, 79):
+        assert [r.event for r in await log.read(0, start, 1000)] == events[start:]
+    assert (part / f"{sealed[1].stem}.index").exists()
+    await log.close()
+    reader = await open_file_log(f"file://{tmp_path}", readonly=True)  # a follower uses them too
+    assert [r.event for r in await reader.read(0, 0, 1000)] == events
+    await reader.close()
