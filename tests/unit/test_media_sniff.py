@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from media.sniff import ALLOWED_DEMUXERS, sniff, sniff_file
+from media.sniff import ALLOWED_DEMUXERS, bmff_top_level_problem, sniff, sniff_file
 
 
 @pytest.mark.parametrize(
@@ -54,3 +54,32 @@ def test_sniff_file_refuses_symlinks_and_directories(tmp_path: Path) -> None:
     assert sniff_file(real).format == "mov"
     assert sniff_file(link).format is None
     assert sniff_file(tmp_path).format is None
+
+
+def _box(kind: bytes, body: bytes) -> bytes:
+    return (8 + len(body)).to_bytes(4, "big") + kind + body
+
+
+def _problem(data: bytes) -> str | None:
+    import io
+
+    return bmff_top_level_problem(io.BytesIO(data), len(data))
+
+
+def test_bmff_boxes_that_tile_the_file() -> None:
+    good = _box(b"ftyp", b"isom" * 4) + _box(b"mdat", b"\x00" * 100) + _box(b"moov", b"\x01" * 50)
+    assert _problem(good) is None
+    large = (
+        _box(b"ftyp", b"isom") + (1).to_bytes(4, "big") + b"mdat" + (16 + 10).to_bytes(8, "big") + b"x" * 10
+    )
+    assert _problem(large) is None
+    to_end = _box(b"ftyp", b"isom") + (0).to_bytes(4, "big") + b"mdat" + b"y" * 30
+    assert _problem(to_end) is None
+
+
+def test_bmff_truncation_and_garbage() -> None:
+    good = _box(b"ftyp", b"isom" * 4) + _box(b"mdat", b"\x00" * 100) + _box(b"moov", b"\x01" * 50)
+    problem = _problem(good[:-1])
+    assert problem is not None and "moov" in problem and "truncated" in problem
+    assert "stray" in (_problem(good + b"\x00\x00\x00") or "")
+    assert "impossible size" in (_problem(_box(b"ftyp", b"isom") + b"\x00\x00\x00\x03junk") or "")
