@@ -17,10 +17,11 @@ import sys
 from events import Liked, now_us, open_log
 
 RUN_STRIDE = 10_000_000
+SEGMENT_BYTES = 128 * 1024  # small, so kills also land around segment rolls and index writes
 
 
 async def main(url: str, run: int, tasks: int, batch: int) -> None:
-    log = await open_log(url, partitions=4)
+    log = await open_log(url, partitions=4, segment_bytes=SEGMENT_BYTES)
     print("ready", flush=True)
     numbers = itertools.count(run * RUN_STRIDE, batch)
 
