@@ -304,11 +304,14 @@ class FileLog:
             self._kick.set()
             await self._flusher
         self._pool.shutdown(wait=True)
+        await asyncio.to_thread(self._close_files)
+        self._notify()
+
+    def _close_files(self) -> None:
         for part in self._parts:
             part.close()
         if self._lock is not None:
             self._lock.release()
-        self._notify()
 
 
 async def open_file_log(
