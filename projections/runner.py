@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
+import operator
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -46,6 +47,7 @@ CATCHUP_BATCH = 50_000
 _READ_CHUNK = 5000
 _CACHE_LIMIT = 1_000_000  # cached view entries (~200 bytes each) before the cache is dropped
 _MISS = object()
+_event_ts = operator.attrgetter("event.ts")
 log = structlog.get_logger("projections.runner")
 
 #: Called with the number of records a batch just committed (drives progress bars).
@@ -375,7 +377,7 @@ class ProjectionRunner:
             return await self._process_unsafe(records, pipelined, True, frozenset(dead))
         deletes = [k for k, v in dirty.items() if v is None]
         prev = self._ckpt
-        newest = max(r.event.ts for r in records)
+        newest = max(map(_event_ts, records))
         last_ts = prev.last_event_ts if prev is not None else None
         ckpt = Checkpoint(
             offsets=dict(pos),
