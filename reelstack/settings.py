@@ -39,6 +39,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     upload_max_bytes: int = 500 * 1024 * 1024
     upload_token_ttl_s: int = 3600
     log_level: str = "info"
+    # HTTP API (serve/api)
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    auth_secret: str = ""  # HMAC key of bearer tokens; default: one generated into <data_dir>/secrets.json
+    auth_token_ttl_s: int = 7 * 24 * 3600
+    rate_user_per_s: float = 50.0  # token bucket per user (per ingress replica)
+    rate_user_burst: int = 100
+    rate_ip_per_s: float = 200.0  # token bucket per client address (per ingress replica)
+    rate_ip_burst: int = 400
+    max_body_bytes: int = 256 * 1024  # JSON request bodies (uploads have their own limit)
+    idempotency_ttl_s: int = 24 * 3600
+    read_your_writes_s: float = 2.0  # how long a write waits for its views/shard to apply it
+    shards: int = 2  # user shard actors (at most log_partitions)
+    ingress_replicas_max: int = 2
 
     def resolved(self) -> Settings:
         """Fill URL defaults that depend on ``data_dir``."""

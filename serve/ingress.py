@@ -1,0 +1,115 @@
+"""The HTTP ingress as a Ray Serve deployment: the FastAPI app of ``serve.api`` with its context per replica.
+
+Each replica builds an ``ApiContext`` from the settings: the view store (SQLite shared by the
+machine's processes, or Redis), the blob store, the upload service, an appender (the ``file://``
+log's ``LogWriter`` actor, or the Kafka log itself), the user shards' router and the feed pipeline
+(``serve.feed``, in-process: cheap stages never cost a Serve hop). ``reconfigure`` applies the
+``user_config`` (rate limits, read-your-writes bound) without a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import ray
+import structlog
+from ray import serve
+
+from events.log import EventLog, Position, open_log
+from events.schema import Event
+from pipeline.logwriter import RemoteAppender
+from pipeline.wiring import blob_spec, upload_service
+from projections.store import open_store
+from reelstack.settings import Settings
+
+from .api import create_api
+from .api.context import LOG_WRITER, NAMESPACE, SHARD_NAME, ApiContext
+from .api.deps import set_context
+from .api.idempotency import IdempotencyStore
+from .api.ratelimit import TokenBuckets
+
+__all__ = ["DEPLOYMENT", "Ingress", "LazyLogAppender", "build_context"]
+
+DEPLOYMENT = "ingress"
+log = structlog.get_logger("serve.ingress")
+
+
+class LazyLogAppender:
+    """Appends straight to a log every process may write (Kafka), opened on first use."""
+
+    def __init__(self, url: str, options: dict[str, Any]) -> None:
+        self.url = url
+        self.options = options
+        self._log: EventLog | None = None
+
+    async def append(self, events: Sequence[Event]) -> list[Position]:
+        if self._log is None:
+            self._log = await open_log(self.url, **self.options)
+        return await self._log.append(events)
+
+
+def _shard_router(settings: Settings, namespace: str) -> Any | None:
+    from actors.shards import ShardRouter
+
+    handles = []
+    for i in range(settings.shards):
+        try:
+            handles.append(ray.get_actor(f"{SHARD_NAME}-{i}", namespace=namespace))
+        except ValueError:
+            log.warning("user shards not found: feeds run unpersonalised", missing=f"{SHARD_NAME}-{i}")
+            return None
+    return ShardRouter(handles, settings.log_partitions, timeout_s=0.5)
+
+
+def _feed(settings: Settings, ctx: ApiContext, ranking: Any | None) -> Any | None:
+    try:
+        from serve.feed import build_feed_service  # type: ignore[attr-defined]
+    except ImportError:
+        log.warning("serve.feed is not available: GET /feed answers 503")
+        return None
+    return build_feed_service(settings, store=ctx.store, router=ctx.router, ranking=ranking,
+                              appender=ctx.appender)
+
+
+def build_context(settings: Settings, *, namespace: str = NAMESPACE, ranking: Any | None = None,
+                  with_feed: bool = True) -> ApiContext:
+    """The context of one ingress replica (inside a Ray worker of the platform's cluster)."""
+    if settings.log_url.startswith("file://"):
+        appender: Any = RemoteAppender(ray.get_actor(LOG_WRITER, namespace=namespace))
+    else:
+        appender = LazyLogAppender(settings.log_url, {"partitions": settings.log_partitions})
+    blobs = blob_spec(settings).open()
+    store = open_store(settings.view_store_url)
+    idem_path = Path(settings.data_dir).absolute() / "idempotency.db"
+    ctx = ApiContext(
+        settings=settings, appender=appender, store=store, blobs=blobs,
+        uploads=upload_service(settings, appender),
+        router=_shard_router(settings, namespace),
+        idempotency=IdempotencyStore(idem_path, ttl_s=settings.idempotency_ttl_s),
+    )
+    if with_feed:
+        ctx.feed = _feed(settings, ctx, ranking)
+    return ctx
+
+
+@serve.deployment(name=DEPLOYMENT, max_ongoing_requests=64)
+@serve.ingress(create_api())
+class Ingress:
+    def __init__(self, settings: Settings, ranking: Any | None = None, namespace: str = NAMESPACE) -> None:
+        self.ctx = build_context(settings, namespace=namespace, ranking=ranking)
+        set_context(self.ctx)
+
+    def reconfigure(self, config: dict[str, Any]) -> None:
+        """``user_config``: ``rate_user_per_s``, ``rate_user_burst``, ``rate_ip_per_s``, ``rate_ip_burst``,
+        ``read_your_writes_s`` (any subset)."""
+        known = {k: v for k, v in config.items() if k in Settings.__struct_fields__}
+        s = msgspec.structs.replace(self.ctx.settings, **known)
+        self.ctx.settings = s
+        self.ctx.user_limits = TokenBuckets(s.rate_user_per_s, s.rate_user_burst)
+        self.ctx.ip_limits = TokenBuckets(s.rate_ip_per_s, s.rate_ip_burst)
+
+    def check_health(self) -> None:
+        self.ctx.store.checkpoint("catalog")  # the view store answers
