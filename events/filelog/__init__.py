@@ -9,7 +9,7 @@ writer in another process.
 from .consumer import FileConsumer
 from .errors import LogNotFoundError, LogReadOnlyError, LogWriteError
 from .log import FileLog, open_file_log
-from .partition import VerifyReport
+from .reader import VerifyReport
 
 __all__ = [
     "FileConsumer",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 
-__all__ = ["atomic_write", "fsync_dir", "write_all"]
+__all__ = ["atomic_write", "fsync_dir", "read_file", "write_all"]
 
 
 def fsync_dir(path: str) -> None:
@@ -45,3 +45,16 @@ def atomic_write(path: str, data: bytes) -> None:
         os.unlink(tmp)
         raise
     fsync_dir(directory)
+
+
+def read_file(fd: int, start: int, size: int) -> bytes:
+    """``size`` bytes of ``fd`` from ``start`` (fewer at the end of the file), in one buffer."""
+    chunks = []
+    while size > 0:
+        chunk = os.pread(fd, min(size, 1 << 26), start)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        start += len(chunk)
+        size -= len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -53,7 +53,8 @@ from .errors import LogNotFoundError, LogReadOnlyError, LogWriteError
 from .fsutil import atomic_write
 from .lock import WriterLock
 from .offsets import OffsetStore
-from .partition import Partition, VerifyReport
+from .partition import Partition
+from .reader import VerifyReport
 from .segment import MAX_PAYLOAD
 
 __all__ = ["FileLog", "open_file_log"]

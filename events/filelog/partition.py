@@ -1,17 +1,16 @@
-"""One partition of the file log: its segment files, the sparse offset index, recovery, reads, retention.
+"""One partition of the file log: its segment files, recovery, staging and group-commit writes, retention.
 
 Files: ``DIR/pNNN/<base offset, 20 digits>.log``, one per segment; the last one is active. Every
-segment has an in-memory sparse index (offset → file position every ``STRIDE`` records) built by
-scanning on open, so a read from any retained offset seeks straight to it.
+segment has an in-memory sparse index (offset → file position every ``STRIDE`` records), loaded
+from its ``.index`` file (index.py) or built by scanning on open, so a read from any retained
+offset seeks straight to it (reads and verify live in reader.py).
 
 Threads: the event loop thread stages frames (``stage``/``take``); one executor thread at a time
 writes them (``commit``); readers run in executor threads. ``lock`` guards the segment list and
 their visible sizes; readers snapshot them and then read without it.
 """
-
 from __future__ import annotations
 
-import bisect
 import contextlib
 import os
 import threading
@@ -22,27 +21,23 @@ from dataclasses import dataclass, field
 
 import crc32c
 
-from ..errors import CorruptRecordError, OffsetOutOfRangeError
+from ..errors import CorruptRecordError
 from ..log import Record
-from .fsutil import fsync_dir, write_all
+from .fsutil import fsync_dir, read_file, write_all
 from .index import index_name, read_index, write_index
+from .reader import VerifyReport, read_records, verify_partition
 from .segment import (
     HEADER,
     HEADER_SIZE,
-    MAX_PAYLOAD,
     OFFSET,
     BadSpan,
-    decode_frames,
-    resync,
     scan,
     segment_name,
 )
 
-__all__ = ["STRIDE", "Partition", "Segment", "Staged", "VerifyReport"]
+__all__ = ["STRIDE", "Partition", "Segment", "Staged", "list_bases"]
 
 STRIDE = 32
-CHUNK_MIN = 64 * 1024
-CHUNK_MAX = 4 * 1024 * 1024
 
 Progress = Callable[[int], None]
 
@@ -87,38 +82,13 @@ class Staged:
     index: list[tuple[int, int]] = field(default_factory=list)  # (offset, position in segment)
 
 
-@dataclass(frozen=True, slots=True)
-class VerifyReport:
-    """Result of checking every frame of a partition: ``first_bad`` is None when all are intact."""
-
-    partition: int
-    start: int
-    end: int
-    records: int
-    first_bad: int | None = None
-    detail: str | None = None
-    path: str | None = None
-
-
-def _list_bases(directory: str) -> list[int]:
+def list_bases(directory: str) -> list[int]:
     bases = []
     for name in os.listdir(directory):
         stem, dot, ext = name.partition(".")
         if dot and ext == "log" and stem.isdigit():
             bases.append(int(stem))
     return sorted(bases)
-
-
-def _read_file(fd: int, start: int, size: int) -> bytes:
-    chunks = []
-    while size > 0:
-        chunk = os.pread(fd, min(size, 1 << 26), start)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        start += len(chunk)
-        size -= len(chunk)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 class Partition:
@@ -147,7 +117,7 @@ class Partition:
         """Scan every segment and build the index; a writer truncates a torn tail of the last one."""
         if self.writable:
             os.makedirs(self.dir, exist_ok=True)
-        bases = _list_bases(self.dir)
+        bases = list_bases(self.dir)
         if self.writable:
             bases = self._first_segment(bases)
         for i, base in enumerate(bases):
@@ -184,7 +154,7 @@ class Partition:
                 self._check_sealed(seg, next_base, res_end=seg.end)
                 return
             start, offset = seg.size, seg.end  # the active segment: scan what came after the index
-        data = _read_file(seg.fd, start, size - start)
+        data = read_file(seg.fd, start, size - start)
         res = scan(data, buf_pos=start, offset=offset, base=seg.base, stride=STRIDE, verify=verify,
                    idx_off=seg.idx_off, idx_pos=seg.idx_pos)
         seg.bad.extend(res.bad)
@@ -234,7 +204,7 @@ class Partition:
         if self.writable:
             return
         with self.lock:
-            bases = _list_bases(self.dir)
+            bases = list_bases(self.dir)
             on_disk = set(bases)
             known = self.segments[-1].base if self.segments else -1
             for base in bases:
@@ -260,7 +230,7 @@ class Partition:
                                                detail="segment ends early (torn or damaged)"))
 
     def _scan_growth(self, seg: Segment, size: int) -> None:
-        data = _read_file(seg.fd, seg.size, size - seg.size)
+        data = read_file(seg.fd, seg.size, size - seg.size)
         res = scan(data, buf_pos=seg.size, offset=seg.end, base=seg.base, stride=STRIDE, verify=True,
                    idx_off=seg.idx_off, idx_pos=seg.idx_pos)
         seg.bad.extend(res.bad)
@@ -276,102 +246,6 @@ class Partition:
     def size_bytes(self) -> int:
         with self.lock:
             return sum(s.size for s in self.segments)
-
-    def read(self, offset: int, max_records: int) -> list[Record]:
-        """Records from ``offset`` on (at most ``max_records``), stopping before damage.
-
-        Raises ``CorruptRecordError`` when the very first record asked for is damaged, and
-        ``OffsetOutOfRangeError`` below the first retained offset or past the end.
-        """
-        with self.lock:
-            snap = [(s, s.size, s.end) for s in self.segments]
-        start, end = snap[0][0].base, snap[-1][2]
-        if offset < start or offset > end:
-            raise OffsetOutOfRangeError(partition=self.number, offset=offset, start=start, end=end)
-        out: list[Record] = []
-        bases = [s.base for s, _, _ in snap]
-        while len(out) < max_records and offset < end:
-            seg, size, seg_end = snap[bisect.bisect_right(bases, offset) - 1]
-            span = seg.span_at(offset)
-            if span is not None or offset >= seg_end:
-                if out:
-                    break
-                detail = (f"{span.detail} (damaged offsets {span.start}..{span.end - 1})" if span
-                          else "offset missing between two segments")
-                raise self._corrupt(offset, seg, detail)
-            offset = self._read_segment(seg, size, seg_end, offset, max_records, out)
-            if offset < seg_end and len(out) < max_records:
-                break  # stopped before damage
-        return out
-
-    def _corrupt(self, offset: int, seg: Segment, detail: str) -> CorruptRecordError:
-        return CorruptRecordError(partition=self.number, offset=offset, detail=detail, path=seg.path)
-
-    def _read_segment(
-        self, seg: Segment, size: int, seg_end: int, offset: int, max_records: int, out: list[Record]
-    ) -> int:
-        pos = self._locate(seg, size, offset)
-        avg = max(1, size // max(1, seg_end - seg.base))
-        want_min = CHUNK_MIN
-        while len(out) < max_records and offset < seg_end:
-            guess = min(CHUNK_MAX, (max_records - len(out)) * avg + HEADER_SIZE)
-            want = min(size - pos, max(want_min, guess))
-            buf = os.pread(seg.fd, want, pos)
-            p, offset, damage = decode_frames(buf, 0, offset, self.number, max_records - len(out), out)
-            if damage is None and p == 0:  # one frame larger than the chunk: read it whole next
-                need = HEADER_SIZE + HEADER.unpack_from(buf, 0)[0] if len(buf) >= HEADER_SIZE else 0
-                if need > size - pos:
-                    damage = f"record of {need} bytes runs past the end of the segment's records"
-                elif need <= len(buf):
-                    damage = "segment is shorter than its indexed records (truncated underneath the log?)"
-                else:
-                    want_min = need
-            if damage is not None:
-                if out:
-                    return offset
-                raise self._corrupt(offset, seg, damage)
-            pos += p
-        return offset
-
-    def _locate(self, seg: Segment, size: int, offset: int) -> int:
-        """File position of the frame of ``offset``: nearest sparse index entry, then walk headers.
-
-        A damaged frame on the way (found only now when the segment was opened from its index
-        file) is stepped over by resynchronising on the next intact frame; it is recorded as a
-        bad span, and ``offset`` inside it raises ``CorruptRecordError``.
-        """
-        j = bisect.bisect_right(seg.idx_off, offset) - 1
-        if j < 0:
-            raise self._corrupt(offset, seg, "no intact record before this offset in its segment")
-        off, pos = seg.idx_off[j], seg.idx_pos[j]
-        buf, bpos = b"", pos
-        while off < offset:
-            p = pos - bpos
-            if p + HEADER_SIZE > len(buf):
-                buf, bpos, p = os.pread(seg.fd, min(size - pos, CHUNK_MIN), pos), pos, 0
-            damage = None
-            if p + HEADER_SIZE > len(buf):
-                damage = "short header (record cut off)"
-            else:
-                length, _, field = HEADER.unpack_from(buf, p)
-                if length == 0 or length > MAX_PAYLOAD or pos + HEADER_SIZE + length > size:
-                    damage = f"invalid record length {length}"
-                elif field != off:
-                    damage = f"offset field says {field}, expected {off}"
-            if damage is None:
-                pos += HEADER_SIZE + length
-                off += 1
-                continue
-            data = _read_file(seg.fd, pos, size - pos)
-            found = resync(data, 0, off)
-            end = found[1] if found is not None else seg.end
-            if seg.span_at(off) is None:
-                seg.bad.append(BadSpan(start=off, end=end, pos=pos, detail=damage))
-            if found is None or found[1] > offset:
-                raise self._corrupt(offset, seg, f"{damage} (damaged offsets {off}..{end - 1})")
-            pos, off = pos + found[0], found[1]
-            buf, bpos = b"", pos
-        return pos
 
     # ---------------------------------------------------------------------------- write (writer)
 
@@ -469,34 +343,16 @@ class Partition:
             doomed.append(seg)
         return doomed
 
-    # ------------------------------------------------------------------------------------ verify
+    # ---------------------------------------------------------------------------- reads, verify
+
+    def read(self, offset: int, max_records: int) -> list[Record]:
+        """Records from ``offset`` on (at most ``max_records``); see ``reader.read_records``."""
+        return read_records(self, offset, max_records)
 
     def verify(self, progress: Progress | None = None) -> VerifyReport:
         """Check the CRC and framing of every retained record, reading the files afresh."""
         self.refresh()
-        with self.lock:
-            snap = [(s, s.end) for s in self.segments]
-        start, end = snap[0][0].base, snap[-1][1]
-        records = 0
-        for i, (seg, seg_end) in enumerate(snap):
-            size = os.fstat(seg.fd).st_size
-            data = _read_file(seg.fd, 0, size)
-            res = scan(data, buf_pos=0, offset=seg.base, base=seg.base, stride=1 << 62, verify=True,
-                       idx_off=array("q"), idx_pos=array("q"))
-            records += res.count
-            if progress is not None:
-                progress(size)
-            next_base = snap[i + 1][0].base if i + 1 < len(snap) else None
-            if res.bad:
-                b = res.bad[0]
-                return VerifyReport(self.number, start, end, records, b.start, b.detail, seg.path)
-            if res.tail is not None and (next_base is not None or res.tail.offset < seg_end):
-                t = res.tail
-                return VerifyReport(self.number, start, end, records, t.offset, t.detail, seg.path)
-            if next_base is not None and res.next_offset != next_base:
-                detail = f"segment ends at offset {res.next_offset}, the next starts at {next_base}"
-                return VerifyReport(self.number, start, end, records, res.next_offset, detail, seg.path)
-        return VerifyReport(self.number, start, end, records)
+        return verify_partition(self, progress)
 
     def close(self) -> None:
         """Close the files; a writer first indexes its active segment, so the next open is quick."""
