@@ -41,7 +41,7 @@ def process_video(
 ) -> ProcessedVideo:
     """Transcode ``src`` and derive thumbnails and fingerprints; raises ``media.errors.TranscodeError``."""
     out = Path(out_dir)
-    thumbs = ThumbnailCollector(probe.duration_s, thumbnail_candidates)
+    thumbs = ThumbnailCollector(probe.duration_s, thumbnail_candidates, max(thumbnail_sizes))
     hasher = VideoHasher(probe.duration_s, hash_interval_s)
     result = transcode(src, out / "hls", probe, config, taps=[thumbs, hasher])
     thumbnails = thumbs.write(out / "thumbs", thumbnail_sizes)

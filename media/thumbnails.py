@@ -78,8 +78,9 @@ def score_gray(t: float, gray: npt.NDArray[np.uint8]) -> FrameScore:
 class ThumbnailCollector:
     """Keeps candidate frames as they go by; ``write`` picks the best and saves the JPEGs."""
 
-    def __init__(self, duration_s: float, count: int = 8) -> None:
+    def __init__(self, duration_s: float, count: int = 8, max_long_side: int = 720) -> None:
         self.candidates: list[tuple[FrameScore, Image.Image]] = []
+        self.max_long_side = max_long_side  # candidates are kept no larger than the biggest JPEG
         self.sampler = TimedSampler(candidate_times(duration_s, count), self._keep)
 
     def __call__(self, t: float, frame: av.VideoFrame) -> None:
@@ -88,6 +89,10 @@ class ThumbnailCollector:
     def _keep(self, t: float, frame: av.VideoFrame) -> None:
         h = max(2, round(frame.height * SCORE_WIDTH / frame.width))
         gray = np.asarray(frame.reformat(SCORE_WIDTH, h, "gray").to_ndarray(), dtype=np.uint8)
+        scale = min(1.0, self.max_long_side / max(frame.width, frame.height))
+        if scale < 1.0:
+            w, h = max(2, round(frame.width * scale)), max(2, round(frame.height * scale))
+            frame = frame.reformat(w, h, interpolation="AREA")
         self.candidates.append((score_gray(t, gray), frame.to_image()))  # type: ignore[no-untyped-call]
 
     def write(
@@ -118,6 +123,6 @@ def make_thumbnails(
     sizes: Sequence[int] = (720, 240),
 ) -> ThumbnailSet:
     """Decode ``src`` and write its thumbnails (when no transcode pass is running to tap)."""
-    collector = ThumbnailCollector(probe.duration_s, count)
+    collector = ThumbnailCollector(probe.duration_s, count, max(sizes))
     sample_file(src, probe, [collector.sampler])
     return collector.write(out_dir, sizes)
