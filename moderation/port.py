@@ -122,8 +122,15 @@ class ServeScoring:
         if self._handle is None:
             from ray import serve
 
-            self._handle = serve.get_deployment_handle(self.deployment, app_name=self.app_name)
-        result: ScoreSet = await self._handle.score.remote(inputs)
+            # a blocking call (it asks the Serve controller); off the event loop
+            self._handle = await asyncio.to_thread(
+                serve.get_deployment_handle, self.deployment, app_name=self.app_name
+            )
+        try:
+            result: ScoreSet = await self._handle.score.remote(inputs)
+        except BaseException:
+            self._handle = None  # look the deployment up again next time (it may have been redeployed)
+            raise
         return result
 
 

@@ -59,6 +59,7 @@ class ModerationDeployment:
         self._log: EventLog | None = None
         self._follower: LogFollower | None = None
         self._refreshed = 0.0
+        self.stats = {"batches": 0, "videos": 0, "largest_batch": 0}
         self.score.set_max_batch_size(config.max_batch_size)  # type: ignore[attr-defined]
         self.score.set_batch_wait_timeout_s(config.batch_wait_timeout_s)  # type: ignore[attr-defined]
 
@@ -74,16 +75,19 @@ class ModerationDeployment:
     @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.05)
     async def score(self, batch: list[ModerationInputs]) -> list[ScoreSet]:
         await self._refresh()
+        self.stats["batches"] += 1
+        self.stats["videos"] += len(batch)
+        self.stats["largest_batch"] = max(self.stats["largest_batch"], len(batch))
         return await asyncio.to_thread(self.ensemble.score_batch, batch)
 
     async def versions(self) -> dict[str, str]:
         return self.ensemble.versions
 
     async def references(self) -> dict[str, int]:
-        """How much reference data this replica has folded (operators; tests)."""
+        """How much reference data this replica has folded, and its batching so far (operators; tests)."""
         await self._refresh()
         refs = self.ensemble.refs
-        return {"events": refs.events, "sounds": len(refs.sounds), "videos": len(refs.videos)}
+        return {"events": refs.events, "sounds": len(refs.sounds), "videos": len(refs.videos), **self.stats}
 
     def check_health(self) -> None:
         if not self.ensemble.scorers:
