@@ -85,7 +85,12 @@ def ray_work(num_cpus: float = 1.0) -> WorkRunner:
     remote = ray.remote(num_cpus=num_cpus, max_retries=0)(process_video)
 
     async def run(item: WorkItem, blobs: BlobSpec, spec: WorkSpec) -> WorkOutcome:
-        outcome: WorkOutcome = await remote.remote(item, blobs, spec)  # type: ignore[call-arg]
+        ref = remote.remote(item, blobs, spec)  # type: ignore[call-arg]
+        try:
+            outcome: WorkOutcome = await asyncio.wait_for(asyncio.wrap_future(ref.future()), spec.timeout_s)
+        except (TimeoutError, asyncio.CancelledError):
+            ray.cancel(ref, force=True)  # kill the worker process: a stuck decoder must not hold a CPU
+            raise
         return outcome
 
     return run
@@ -225,6 +230,8 @@ class Coordinator:
                 outcome = await self.work(item, cfg.blobs, cfg.work)
             except Exception as exc:  # a failed attempt is data here: retried, then dead-lettered
                 error = _error_text(exc)
+                if isinstance(exc, TimeoutError):
+                    error = f"TimeoutError: processing took longer than {cfg.work.timeout_s:g} s"
                 stage = "upload" if isinstance(_root(exc), BlobError) else "transcode"
                 self._count("transcode_errors")
                 log.warning("transcode attempt failed", video_id=video.video_id, attempt=attempt, error=error)
@@ -277,6 +284,10 @@ class Coordinator:
             )
             return
         self._count("failed")
+        with contextlib.suppress(BlobError):  # best effort: no half-written outputs linger
+            prefix = f"videos/{video.video_id}/"
+            for key in await asyncio.to_thread(self._blobs.list, prefix):
+                await asyncio.to_thread(self._blobs.delete, key)
         reason = (
             f"Processing failed after {cfg.max_attempts} attempts; please upload the video again. "
             f"(last error: {error[:1500]})"
@@ -303,10 +314,6 @@ class Coordinator:
                 ts=now_us(),
             )
         )
-        with contextlib.suppress(BlobError):  # best effort: no half-written outputs linger
-            prefix = f"videos/{video.video_id}/"
-            for key in await asyncio.to_thread(self._blobs.list, prefix):
-                await asyncio.to_thread(self._blobs.delete, key)
         log.error("transcode gave up", video_id=video.video_id, error=error)
 
     async def _moderate(self, video: PipelineVideo) -> None:

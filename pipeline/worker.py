@@ -52,6 +52,7 @@ class WorkSpec(msgspec.Struct, frozen=True, kw_only=True):
     probe_limits: Any = None  # media.results.ProbeLimits
     thumbnail_sizes: tuple[int, ...] = (720, 240)
     fingerprint_interval_s: float = 1.0
+    timeout_s: float = 1800.0  # one attempt; a Ray task past it is cancelled and the attempt fails
 
 
 class WorkItem(msgspec.Struct, frozen=True, kw_only=True):

@@ -123,6 +123,15 @@ class Env:
                 raise AssertionError(f"video {video_id} did not reach {statuses}: {v}")
             await asyncio.sleep(0.25)
 
+    async def dead_letters(self, n: int, timeout_s: float = 10.0) -> list[Any]:
+        """The group's dead letters once there are ``n`` (they are written right after TranscodeFailed)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            letters = await self.reader_log.dead_letters("pipeline")
+            if len(letters) >= n or time.monotonic() > deadline:
+                return letters
+            await asyncio.sleep(0.1)
+
     async def events(self, video_id: str) -> list[Any]:
         out = []
         for info in await self.reader_log.partition_info():
@@ -260,7 +269,7 @@ async def test_permanent_failure_gives_up_after_three_attempts_and_dead_letters(
     assert "no_such_h264_encoder" in v.failure_reason
     (failed,) = [e for e in await env.events(vid) if isinstance(e, TranscodeFailed)]
     assert failed.attempts == 3 and failed.stage == "transcode"
-    (letter,) = await env.reader_log.dead_letters("pipeline")
+    (letter,) = await env.dead_letters(1)
     assert isinstance(letter.event, VideoUploaded) and letter.event.video_id == vid and letter.attempts == 3
     assert "EncoderUnavailableError" in letter.error
     assert env.blobs.list(f"videos/{vid}/") == []
@@ -282,3 +291,12 @@ async def test_fail_closed_nothing_is_published_without_a_decision(env: Env, cli
         [ModerationDecided(event_id="md-" + vid, ts=int(time.time() * 1e6), video_id=vid, decision="approve")]
     )
     assert (await env.wait_status(vid, {"published"}, timeout_s=60)).status == "published"
+
+
+async def test_an_attempt_past_its_time_limit_is_cancelled_and_retried(env: Env, clip_tiny: Path) -> None:
+    env.start(ApproveAllModeration(), work=WorkSpec(timeout_s=0.05))
+    vid = await env.upload(clip_tiny)
+    v = await env.wait_status(vid, {"failed", "published"}, timeout_s=120)
+    assert v.status == "failed" and v.failure_reason and "longer than 0.05 s" in v.failure_reason
+    (letter,) = await env.dead_letters(1)
+    assert letter.attempts == 3 and letter.error.startswith("TimeoutError")
