@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import av
+import msgspec
 import numpy as np
 import pytest
 from PIL import Image
@@ -316,3 +317,25 @@ def test_high_frame_rate_is_capped_without_changing_duration(tmp_path: Path) -> 
     segs = parse_media_playlist((tmp_path / "hls" / result.renditions[0].playlist).read_text())
     assert abs(sum(s.duration_s for s in segs) - 3.0) < 0.05
     assert [round(s.duration_s, 2) for s in segs] == [2.0, 1.0]
+
+
+def test_sandboxed_processing(tmp_path: Path) -> None:
+    from media.errors import TranscodeError
+    from media.process import process_limits, process_video_sandboxed
+    from media.sandbox import SandboxLimits
+
+    src = make_clip(tmp_path / "src.mp4", 3, 320, 568, fps=30, audio=True, preset="ultrafast", seed=4)
+    p = accepted(src)
+    done = process_video_sandboxed(src, tmp_path / "out", p, CONFIG)
+    assert [(x.width, x.height) for x in done.transcode.renditions] == [(320, 568)]
+    assert all((Path(done.transcode.out_dir) / f).is_file() for f in done.transcode.files())
+    assert done.audio_fingerprint is not None and len(done.video_fingerprint) == 3
+    assert all(Path(t.path).is_file() for t in done.thumbnails.files)
+    starved = SandboxLimits(
+        timeout_s=60, cpu_s=60, address_space_bytes=48 * 1024**2, max_open_files=256, max_file_bytes=1024**3
+    )
+    with pytest.raises(TranscodeError, match="worker died"):
+        process_video_sandboxed(src, tmp_path / "out2", p, CONFIG, limits=starved)
+    no_writes = msgspec.structs.replace(process_limits(p), max_file_bytes=0)
+    with pytest.raises(TranscodeError):
+        process_video_sandboxed(src, tmp_path / "out3", p, CONFIG, limits=no_writes)
