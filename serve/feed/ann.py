@@ -1,0 +1,110 @@
+"""The HNSW index of the feed's catalogue (hnswlib, inner product over unit vectors), with save/load.
+
+Same surface as ``ml.ann.HnswIndex`` (add / mark_deleted / query) plus what serving needs: a disk
+snapshot so a replica starts in seconds instead of rebuilding a million-video graph, and a vector
+matrix kept beside the graph (the ranker's similarity feature reads rows of it by label).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hnswlib
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["AnnIndex"]
+
+F32 = npt.NDArray[np.float32]
+I64 = npt.NDArray[np.int64]
+
+
+class AnnIndex:
+    """Integer labels -> unit vectors; ``query`` returns (labels, similarities) best first."""
+
+    def __init__(self, dim: int, *, capacity: int = 1024, m: int = 16, ef_construction: int = 100,
+                 ef: int = 64, seed: int = 0, threads: int = 1) -> None:
+        self.dim = dim
+        self.m = m
+        self.ef_construction = ef_construction
+        self.ef = ef
+        self.seed = seed
+        self._index = hnswlib.Index(space="ip", dim=dim)
+        self._index.init_index(max_elements=max(capacity, 16), M=m, ef_construction=ef_construction,
+                               random_seed=seed, allow_replace_deleted=False)
+        self._index.set_ef(ef)
+        self._index.set_num_threads(threads)
+        self.vectors: F32 = np.zeros((max(capacity, 16), dim), dtype=np.float32)
+        self.present = np.zeros(max(capacity, 16), dtype=bool)  # added and not deleted
+        self.count = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def _grow(self, need: int) -> None:
+        cap = self._index.get_max_elements()
+        if need <= cap:
+            return
+        new_cap = max(need, 2 * cap)
+        self._index.resize_index(new_cap)
+        vectors = np.zeros((new_cap, self.dim), dtype=np.float32)
+        vectors[: len(self.vectors)] = self.vectors
+        present = np.zeros(new_cap, dtype=bool)
+        present[: len(self.present)] = self.present
+        self.vectors, self.present = vectors, present
+
+    def add(self, labels: I64 | list[int], vectors: F32) -> None:
+        """Insert videos (labels are dense row numbers chosen by the catalogue)."""
+        labels = np.asarray(labels, dtype=np.int64)
+        if not len(labels):
+            return
+        self._grow(int(labels.max()) + 1)
+        vecs = np.asarray(vectors, dtype=np.float32).reshape(len(labels), self.dim)
+        self._index.add_items(vecs, labels)  # an existing label is updated (and undeleted)
+        self.vectors[labels] = vecs
+        self.count += int((~self.present[labels]).sum())
+        self.present[labels] = True
+
+    def mark_deleted(self, label: int) -> None:
+        if label < len(self.present) and self.present[label]:
+            self._index.mark_deleted(int(label))
+            self.present[label] = False
+            self.count -= 1
+
+    def query(self, vector: F32, k: int, *, ef: int | None = None) -> tuple[I64, F32]:
+        k = min(k, self.count)
+        if k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        self._index.set_ef(max(ef or self.ef, k))
+        labels, dist = self._index.knn_query(np.asarray(vector, dtype=np.float32).reshape(1, -1), k=k)
+        return labels[0].astype(np.int64), (1.0 - dist[0]).astype(np.float32)
+
+    # ------------------------------------------------------------------------------ persistence
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self._index.save_index(str(directory / "hnsw.bin"))
+        n = int(self._index.get_current_count())
+        top = int(np.flatnonzero(self.present).max()) + 1 if self.count else n
+        rows = max(n, top)
+        np.save(directory / "vectors.npy", self.vectors[:rows])
+        np.save(directory / "present.npy", self.present[:rows])
+
+    @classmethod
+    def load(cls, directory: Path, *, dim: int, m: int, ef_construction: int, ef: int, seed: int = 0,
+             threads: int = 1) -> AnnIndex:
+        self = cls.__new__(cls)
+        self.dim, self.m, self.ef_construction, self.ef, self.seed = dim, m, ef_construction, ef, seed
+        vectors = np.load(directory / "vectors.npy")
+        present = np.load(directory / "present.npy")
+        self._index = hnswlib.Index(space="ip", dim=dim)
+        cap = max(len(vectors), 16)
+        self._index.load_index(str(directory / "hnsw.bin"), max_elements=cap)
+        self._index.set_ef(ef)
+        self._index.set_num_threads(threads)
+        self.vectors = np.zeros((cap, dim), dtype=np.float32)
+        self.vectors[: len(vectors)] = vectors
+        self.present = np.zeros(cap, dtype=bool)
+        self.present[: len(present)] = present
+        self.count = int(present.sum())
+        return self

@@ -1,0 +1,106 @@
+"""Retrieval: the union of the candidate sources, deduplicated and filtered, with a retrieval score each.
+
+Sources, in priority order (a video found by several keeps the first): ``ann`` (HNSW from the user
+vector: a blend of session and long-term vectors), ``following`` (followed creators' newest videos),
+``affinity`` (newest videos of the user's top hashtags and sounds), ``trending`` (the viewer's region,
+then global) and ``fresh`` (a random sample of the newest published videos: the exploration pool).
+The retrieval score orders candidates when ranking is unavailable (the "retrieval order" fallback).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from actors.view import UserView, session_vector
+
+from .catalogue import Catalogue
+from .filters import Viewer
+
+__all__ = [
+    "SOURCES", "Candidate", "Pool", "affinity_names", "fresh_sample", "trending_candidates", "user_vector",
+]
+
+SOURCES = ("ann", "following", "affinity", "trending", "fresh")
+
+
+@dataclass(slots=True)
+class Candidate:
+    label: int
+    video_id: str
+    source: str
+    retrieval: float
+
+
+def user_vector(view: UserView, now_us: int, short_weight: float) -> npt.NDArray[np.float32] | None:
+    """normalise(w * session + (1 - w) * long-term), or None while both are (near) zero."""
+    short = np.asarray(session_vector(view, now_us), dtype=np.float32)
+    long = np.asarray(view.long, dtype=np.float32)
+    if not short.size:
+        return None
+    v = short_weight * short + (1.0 - short_weight) * long
+    norm = float(np.linalg.norm(v))
+    return None if norm < 1e-6 else (v / norm).astype(np.float32)
+
+
+class Pool:
+    """Candidates being collected for one request: dedupe by label, admit through the viewer's filter."""
+
+    def __init__(self, cat: Catalogue, viewer: Viewer, limit: int) -> None:
+        self.cat = cat
+        self.viewer = viewer
+        self.limit = limit
+        self.items: list[Candidate] = []
+        self._labels: set[int] = set()
+        self.offered: dict[str, int] = dict.fromkeys(SOURCES, 0)
+
+    def full(self) -> bool:
+        return len(self.items) >= self.limit
+
+    def offer(self, source: str, labels: Iterable[int], scores: Iterable[float]) -> int:
+        added = 0
+        cat, viewer, seen = self.cat, self.viewer, self._labels
+        for label, score in zip(labels, scores, strict=False):
+            if len(self.items) >= self.limit:
+                break
+            if label in seen or label < 0:
+                continue
+            seen.add(label)
+            if viewer.admits(cat, label):
+                self.items.append(Candidate(label, cat.video_ids[label], source, float(score)))
+                added += 1
+        self.offered[source] = self.offered.get(source, 0) + added
+        return added
+
+    def offer_ids(self, source: str, items: Sequence[tuple[str, float]]) -> int:
+        label_of = self.cat.label_of
+        pairs = [(label_of[v], s) for v, s in items if v in label_of]
+        return self.offer(source, (p[0] for p in pairs), (p[1] for p in pairs))
+
+
+def trending_candidates(items: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Trending list -> retrieval scores in (0, 0.45] by rank (velocities differ in scale across scopes)."""
+    n = max(len(items), 1)
+    return [(vid, 0.45 * (1.0 - i / n) + 1e-3) for i, (vid, _) in enumerate(items)]
+
+
+def fresh_sample(cat: Catalogue, k: int, window: int, rng: random.Random) -> list[int]:
+    """``k`` of the newest ``window`` published videos, at random (different for every request)."""
+    fresh = cat.fresh
+    n = min(len(fresh), window)
+    if n <= 0:
+        return []
+    start = len(fresh) - n
+    picks = rng.sample(range(n), min(k, n))
+    return [fresh[start + i] for i in picks]
+
+
+def affinity_names(scores: dict[str, float], k: int) -> list[str]:
+    best = sorted(scores.items(), key=lambda kv: -kv[1])[:k]
+    return [name for name, s in best if s > 0 and math.isfinite(s)]
+

@@ -1,0 +1,70 @@
+"""Every knob of the feed pipeline in one typed struct: time budgets, source sizes, blend, exploration.
+
+``FeedConfig`` is plain data (picklable through Ray, JSON-able for Serve ``user_config``); an
+experiment arm overrides parts of it per request through ``FeedContext`` (exploration share, blend
+weights, personalisation on/off) without touching the service.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+__all__ = ["DEFAULT_BLEND", "FeedConfig", "FeedContext"]
+
+#: Weights of the ranker's heads in the final score (``expected watch`` is log1p seconds).
+DEFAULT_BLEND: dict[str, float] = {
+    "complete": 0.4, "like": 1.0, "share": 0.6, "comment": 0.3, "follow": 0.6, "skip": -0.6, "watch": 0.05,
+}
+
+
+class FeedConfig(msgspec.Struct, frozen=True, kw_only=True):
+    # per-stage time budgets (ms); a stage past its budget counts as a failure of its breaker
+    state_budget_ms: float = 40.0
+    retrieval_budget_ms: float = 40.0
+    ranking_budget_ms: float = 40.0
+    fallback_budget_ms: float = 40.0
+    # circuit breakers
+    breaker_failures: int = 3
+    breaker_reset_s: float = 5.0
+    # retrieval: candidates per source
+    ann_k: int = 200
+    following_creators: int = 20
+    per_creator: int = 5
+    affinity_hashtags: int = 5
+    affinity_sounds: int = 3
+    per_affinity: int = 20
+    trending_k: int = 100
+    fresh_k: int = 60
+    fresh_window: int = 2_000  # newest published videos the fresh pool samples from
+    max_candidates: int = 400
+    short_weight: float = 0.7  # user vector = normalise(short_weight * session + (1 - it) * long-term)
+    # ranking
+    blend: dict[str, float] = msgspec.field(default_factory=lambda: dict(DEFAULT_BLEND))
+    demote_factor: float = 0.5  # demoted videos (> 10 reports) rank with this multiplier
+    # re-rank
+    exploration_share: float = 0.1
+    cold_exploration_share: float = 0.3  # a brand-new user's share, falling to exploration_share ...
+    cold_interactions: int = 8  # ... over this many engaged interactions
+    new_video_views: int = 200  # fewer views than this: a new video, eligible for exploration slots
+    explore_prior: tuple[float, float] = (3.0, 7.0)  # Beta prior of a new video's completion rate
+    diversity_decay: float = 0.8  # score x this per earlier pick of the same creator / hashtag
+    # the page
+    max_count: int = 50
+    prefetch: int = 3
+    last_feed_ttl_s: float = 3600.0
+    last_feed_users: int = 100_000
+    served_memory: int = 300  # per user: recently served ids excluded until the shard has seen them
+    cursor_secret: str = ""  # HMAC key of cursors; empty: a random key per process
+    await_impressions: bool = False  # True: the page returns after its Impression events are durable
+
+
+class FeedContext(msgspec.Struct, frozen=True, kw_only=True):
+    """What the ingress knows about the request: viewer facts and the experiment arm's overrides."""
+
+    region: str | None = None  # default: the region in the user's shard state
+    birth_year: int | None = None  # for the age gate; default: the shard's age band
+    language: str | None = None
+    experiment: dict[str, str] = {}  # experiment name -> arm (logged with every impression)
+    exploration_share: float | None = None
+    blend: dict[str, float] | None = None
+    personalize: bool = True  # False: a most-popular arm (trending only, personalized=false)

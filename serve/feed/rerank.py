@@ -1,0 +1,123 @@
+"""Re-rank a scored candidate list into a page: exploration slots, diversity, no creator/sound twice in a row.
+
+Pure (the random source is passed in). Steps:
+
+1. Exploration: ``round(count * share)`` slots, spread evenly over the page, go to new videos (fewer
+   than ``new_video_views`` views) chosen by Thompson sampling: each candidate draws a completion
+   rate from its Beta posterior ``Beta(a + completes, b + views - completes)`` and the best draws
+   win — so a new video that completes well is shown more, one that does not fades, and videos
+   nobody has seen yet get their chance.
+2. Every other slot takes the best remaining candidate by (score - lowest score) x ``decay`` **
+   (earlier picks of its creator + half the earlier picks of its most-repeated hashtag): diversity
+   without a hard cap, so a user deep in one topic still gets mostly that topic.
+3. Never the same creator or sound as the previous video; only when no candidate satisfies that (a
+   catalogue of one creator) is the rule relaxed.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = ["Item", "exploration_slots", "rerank", "thompson"]
+
+
+@dataclass(slots=True)
+class Item:
+    label: int
+    video_id: str
+    creator: int  # interned id; -1 none
+    sound: int
+    hashtags: tuple[int, ...]
+    score: float
+    source: str
+    new: bool = False  # eligible for exploration
+    completes: int = 0
+    views: int = 0
+    explore: bool = False  # chosen for an exploration slot
+
+
+def exploration_slots(count: int, share: float) -> list[int]:
+    """Page positions reserved for exploration: ``round(count * share)`` of them, spread evenly."""
+    n = min(count, int(count * max(0.0, share) + 0.5))
+    return [min(count - 1, int((i + 0.5) * count / n)) for i in range(n)] if n else []
+
+
+def thompson(pool: Sequence[Item], n: int, prior: tuple[float, float], rng: random.Random) -> list[Item]:
+    """The ``n`` items with the best completion-rate draws from their Beta posteriors."""
+    a, b = prior
+    draws = [(rng.betavariate(a + it.completes, b + max(0, it.views - it.completes)), i)
+             for i, it in enumerate(pool)]
+    draws.sort(reverse=True)
+    return [pool[i] for _, i in draws[:n]]
+
+
+def _conflicts(item: Item, prev: Item | None) -> bool:
+    if prev is None:
+        return False
+    same_creator = item.creator >= 0 and item.creator == prev.creator
+    return same_creator or (item.sound >= 0 and item.sound == prev.sound)
+
+
+def rerank(items: Sequence[Item], count: int, *, explore_share: float,
+           prior: tuple[float, float] = (3.0, 7.0), decay: float = 0.8,
+           rng: random.Random | None = None) -> list[Item]:
+    """The page (at most ``count`` items) built from ``items`` (see the module docstring)."""
+    rng = rng or random.Random()
+    if not items or count <= 0:
+        return []
+    slots = set(exploration_slots(count, explore_share))
+    explore_pool = [it for it in items if it.new]
+    chosen = thompson(explore_pool, len(slots), prior, rng) if slots and explore_pool else []
+    explore_ids = {it.label for it in chosen}
+    explore_q = list(chosen)  # best draw first
+    lo = min(it.score for it in items)
+    rest = sorted((it for it in items if it.label not in explore_ids), key=lambda it: -it.score)
+    page: list[Item] = []
+    creators: Counter[int] = Counter()
+    tags: Counter[int] = Counter()
+    prev: Item | None = None
+    for pos in range(min(count, len(items))):
+        pick: Item | None = None
+        if pos in slots and explore_q:
+            pick = next((it for it in explore_q if not _conflicts(it, prev)), None)
+            if pick is not None:
+                explore_q.remove(pick)
+                pick.explore = True
+        if pick is None:
+            pick = _best(rest, prev, creators, tags, lo, decay)
+            if pick is None and explore_q:  # nothing else left: fill from the exploration picks
+                pick = next((it for it in explore_q if not _conflicts(it, prev)), explore_q[0])
+                explore_q.remove(pick)
+                pick.explore = True
+            elif pick is not None:
+                rest.remove(pick)
+        if pick is None:
+            break
+        page.append(pick)
+        creators[pick.creator] += 1
+        for h in pick.hashtags:
+            tags[h] += 1
+        prev = pick
+    return page
+
+
+def _best(rest: list[Item], prev: Item | None, creators: Counter[int], tags: Counter[int], lo: float,
+          decay: float, tag_weight: float = 0.5) -> Item | None:
+    best: Item | None = None
+    best_v = -1.0
+    fallback: Item | None = None
+    for it in rest:
+        repeat = float(creators[it.creator]) if it.creator >= 0 else 0.0
+        if it.hashtags:
+            repeat += tag_weight * max(tags[h] for h in it.hashtags)
+        v = (it.score - lo + 1e-6) * decay**repeat
+        if _conflicts(it, prev):
+            if fallback is None:
+                fallback = it
+            continue
+        if v > best_v:
+            best, best_v = it, v
+    return best if best is not None else fallback

@@ -1,0 +1,347 @@
+"""``FeedService``: the For You pipeline in-process (state, retrieval, ranking, re-rank, page) with fallbacks.
+
+Stages (each timed; the timings become the ``Server-Timing`` header):
+
+1. ``state``: the user's live state from the shard (budget ``state_budget_ms``);
+2. ``retrieval``: ANN from the user vector + following + affinities + trending + fresh, filtered;
+3. ``ranking``: feature rows -> the ``Ranker`` (in-process, or the Serve ranking deployment) ->
+   blended score x demotion factor;
+4. ``rerank``: exploration slots (Thompson), diversity, no creator/sound back to back;
+5. ``page``: cursor, prefetch hints, last-feed cache, ``Impression`` events.
+
+Every dependency call goes through a circuit breaker and a time budget. Fallback chain: ranking down
+-> retrieval order with light re-ranking; state or retrieval down -> the user's last served feed
+(kept ``last_feed_ttl_s``) -> trending in the region -> global trending -> the newest videos.
+Degraded pages say ``personalized: false`` and why. Nothing here needs Ray: ports come in through
+the constructor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+import structlog
+
+from actors.view import UserView
+from events.ids import new_event_id, now_us
+from events.schema import Impression
+from projections.features import UserFeatures, VideoFeatures
+
+from .breaker import CircuitBreaker
+from .cache import LastFeeds
+from .candidates import Candidate, Pool, affinity_names, fresh_sample, trending_candidates, user_vector
+from .catalogue import DEMOTED, Catalogue
+from .config import FeedConfig, FeedContext
+from .cursor import Cursor, CursorCodec
+from .errors import CircuitOpenError, StageFailedError, StageTimeoutError
+from .features import build_rows
+from .filters import Viewer, viewer_of
+from .page import FeedItem, FeedPage
+from .ports import Features, ImpressionSink, Ranker, Trending, UserStates
+from .rerank import Item, rerank
+from .scoring import blend
+
+__all__ = ["FeedService"]
+
+log = structlog.get_logger("serve.feed")
+T = TypeVar("T")
+STAGES = ("state", "retrieval", "ranking", "trending", "features")
+
+
+class _Clock:
+    __slots__ = ("last", "timings")
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self.last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        t = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + (t - self.last) * 1000.0
+        self.last = t
+
+
+class FeedService:
+    def __init__(self, catalogue: Catalogue, *, states: UserStates, ranker: Ranker | None,
+                 trending: Trending | None = None, features: Features | None = None,
+                 impressions: ImpressionSink | None = None, config: FeedConfig | None = None,
+                 rng: random.Random | None = None) -> None:
+        self.catalogue = catalogue
+        self.states = states
+        self.ranker = ranker
+        self.trending = trending
+        self.features = features
+        self.impressions = impressions
+        self.config = config = config or FeedConfig()
+        self.rng = rng or random.Random()
+        self.cursors = CursorCodec(config.cursor_secret)
+        self.last_feeds = LastFeeds(ttl_s=config.last_feed_ttl_s, max_users=config.last_feed_users,
+                                    memory=config.served_memory)
+        self.breakers = {s: CircuitBreaker(s, failure_threshold=config.breaker_failures,
+                                           reset_after_s=config.breaker_reset_s) for s in STAGES}
+        self._pending: set[asyncio.Task[Any]] = set()
+        self.impression_failures = 0
+
+    # ------------------------------------------------------------------------------ plumbing
+
+    async def _stage(self, name: str, work: Awaitable[T], budget_ms: float) -> T:
+        breaker = self.breakers[name]
+        try:
+            breaker.before()
+        except CircuitOpenError:
+            if asyncio.iscoroutine(work):
+                work.close()
+            raise
+        try:
+            result = await asyncio.wait_for(work, budget_ms / 1000.0)
+        except TimeoutError as exc:
+            breaker.failure()
+            raise StageTimeoutError(stage=name, budget_ms=budget_ms) from exc
+        except Exception as exc:
+            breaker.failure()
+            raise StageFailedError(stage=name, detail=f"{type(exc).__name__}: {exc}") from exc
+        breaker.success()
+        return result
+
+    async def drain(self) -> None:
+        """Wait for background impression appends (tests, shutdown)."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+    # ------------------------------------------------------------------------------ the page
+
+    async def get_page(self, user_id: str, count: int = 10, cursor: str | None = None, *,
+                       context: FeedContext | None = None) -> FeedPage:
+        """One page of ``user_id``'s feed. Raises ``BadCursorError`` for a cursor not issued to them;
+        every dependency failure is absorbed by the fallback chain instead."""
+        cfg = self.config
+        ctx = context or FeedContext()
+        clock = _Clock()
+        count = max(1, min(count, cfg.max_count))
+        page_no = 0 if not cursor else self.cursors.decode(cursor, user_id).page + 1
+        now = now_us()
+        try:
+            budget = cfg.state_budget_ms
+            view = await self._stage("state", self.states.get_state(user_id, timeout_s=budget / 1000), budget)
+        except StageFailedError as exc:
+            clock.lap("state")
+            return await self._fallback(user_id, count, page_no, ctx, clock, now,
+                                        reason=f"user state unavailable: {exc.detail}", view=None)
+        clock.lap("state")
+        viewer = viewer_of(self.catalogue, user_id, view, birth_year=ctx.birth_year,
+                           served=self.last_feeds.served(user_id), now_us=now)
+        if not ctx.personalize:
+            return await self._fallback(user_id, count, page_no, ctx, clock, now,
+                                        reason="personalisation disabled for this experiment arm", view=view,
+                                        viewer=viewer, use_last=False)
+        try:
+            pool, uvec, ufeat = await self._stage("retrieval", self._retrieve(view, viewer, ctx, now),
+                                                  cfg.retrieval_budget_ms)
+        except StageFailedError as exc:
+            clock.lap("retrieval")
+            return await self._fallback(user_id, count, page_no, ctx, clock, now,
+                                        reason=f"retrieval unavailable: {exc.detail}", view=view,
+                                        viewer=viewer)
+        clock.lap("retrieval")
+        cands = pool.items
+        reason: str | None = None
+        stats: dict[str, tuple[int, int]] = {}
+        try:
+            scores = await self._stage("ranking", self._rank(cands, view, ufeat, uvec, ctx, now, stats),
+                                       cfg.ranking_budget_ms)
+        except StageFailedError as exc:
+            reason = f"ranking unavailable ({exc.detail}): retrieval order"
+            scores = np.fromiter((c.retrieval for c in cands), dtype=np.float64, count=len(cands))
+        clock.lap("ranking")
+        flags = self.catalogue.flags
+        for i, c in enumerate(cands):
+            if flags[c.label] & DEMOTED:
+                s = scores[i]
+                scores[i] = s * cfg.demote_factor if s > 0 else s / cfg.demote_factor
+        items = self._items(cands, scores, stats)
+        share = self._explore_share(view, ctx) if reason is None else 0.0
+        page = rerank(items, count, explore_share=share, prior=cfg.explore_prior, decay=cfg.diversity_decay,
+                      rng=self.rng)
+        clock.lap("rerank")
+        shown = {it.label for it in page}
+        ranked = sorted(items, key=lambda it: -it.score)
+        leftovers = [it.video_id for it in ranked if it.label not in shown][:50]
+        return await self._finish(user_id, page, leftovers, page_no, ctx, clock, now, view=view,
+                                  personalized=reason is None, reason=reason, count=count)
+
+    # ----------------------------------------------------------------------------- retrieval
+
+    async def _retrieve(self, view: UserView, viewer: Viewer, ctx: FeedContext,
+                        now: int) -> tuple[Pool, np.ndarray | None, UserFeatures | None]:
+        cfg, cat = self.config, self.catalogue
+        pool = Pool(cat, viewer, cfg.max_candidates)
+        uvec = user_vector(view, now, cfg.short_weight)
+        if uvec is not None:
+            labels, sims = cat.index.query(uvec, cfg.ann_k)
+            pool.offer("ann", labels.tolist(), sims.tolist())
+        for rank, creator in enumerate(view.following[: cfg.following_creators]):
+            labels_f = cat.recent("creator", creator, cfg.per_creator)
+            pool.offer("following", labels_f, [0.6 - 0.01 * rank] * len(labels_f))
+        ufeat: UserFeatures | None = None
+        if self.features is not None:
+            try:
+                ufeat = await self._stage("features", self.features.user(view.user_id),
+                                          cfg.retrieval_budget_ms)
+            except StageFailedError as exc:
+                log.debug("user features unavailable", error=str(exc))
+        if ufeat is not None and ufeat.known:
+            for kind, names in (("hashtag", affinity_names(ufeat.hashtags, cfg.affinity_hashtags)),
+                                ("sound", affinity_names(ufeat.sounds, cfg.affinity_sounds))):
+                for rank, name in enumerate(names):
+                    labels_a = cat.recent(kind, name, cfg.per_affinity)
+                    pool.offer("affinity", labels_a, [0.5 - 0.02 * rank] * len(labels_a))
+        for scope in self._scopes(view.region if ctx.region is None else ctx.region):
+            items = await self._trending(scope)
+            pool.offer_ids("trending", trending_candidates(items))
+        fresh = fresh_sample(cat, cfg.fresh_k, cfg.fresh_window, self.rng)
+        pool.offer("fresh", fresh, [0.05] * len(fresh))
+        return pool, uvec, ufeat
+
+    @staticmethod
+    def _scopes(region: str | None) -> list[str]:
+        return [f"region:{region}", "global"] if region and region != "ZZ" else ["global"]
+
+    async def _trending(self, scope: str) -> list[tuple[str, float]]:
+        if self.trending is None:
+            return []
+        try:
+            return await self._stage("trending", self.trending.top(scope, self.config.trending_k),
+                                     self.config.fallback_budget_ms)
+        except StageFailedError as exc:
+            log.debug("trending unavailable", scope=scope, error=str(exc))
+            return []
+
+    # ------------------------------------------------------------------------------- ranking
+
+    async def _rank(self, cands: Sequence[Candidate], view: UserView, ufeat: UserFeatures | None,
+                    uvec: np.ndarray | None, ctx: FeedContext, now: int,
+                    stats: dict[str, tuple[int, int]]) -> np.ndarray:
+        if self.ranker is None:
+            raise RuntimeError("no ranker configured")
+        ids = [c.video_id for c in cands]
+        videos = await self.features.videos(ids) if self.features is not None else _unknown(ids)
+        rows = build_rows(self.catalogue, cands, view, ufeat, videos, user_vec=uvec, now_us=now)
+        stats.update((f.video_id, (f.completes, f.views)) for f in videos)
+        if not len(rows):
+            return np.zeros(0, dtype=np.float64)
+        heads = await self.ranker.score(rows)
+        return blend(heads, ctx.blend if ctx.blend is not None else self.config.blend)
+
+    def _items(self, cands: Sequence[Candidate], scores: np.ndarray,
+               stats: dict[str, tuple[int, int]]) -> list[Item]:
+        cat = self.catalogue
+        new_views = self.config.new_video_views
+        out = []
+        for c, s in zip(cands, scores.tolist(), strict=True):
+            completes, views = stats.get(c.video_id, (0, 0))
+            out.append(Item(label=c.label, video_id=c.video_id, creator=int(cat.creator[c.label]),
+                            sound=int(cat.sound[c.label]), hashtags=cat.hashtags[c.label], score=float(s),
+                            source=c.source, new=views < new_views, completes=completes, views=views))
+        return out
+
+    def _explore_share(self, view: UserView, ctx: FeedContext) -> float:
+        cfg = self.config
+        if ctx.exploration_share is not None:
+            return ctx.exploration_share
+        c = view.counts
+        engaged = max(0, c.views - c.skips) + c.likes + c.shares + c.comments + c.follows
+        cold = max(0.0, 1.0 - engaged / max(1, cfg.cold_interactions))
+        return cfg.exploration_share + (cfg.cold_exploration_share - cfg.exploration_share) * cold
+
+    # ------------------------------------------------------------------------------ fallback
+
+    async def _fallback(self, user_id: str, count: int, page_no: int, ctx: FeedContext, clock: _Clock,
+                        now: int, *, reason: str, view: UserView | None, viewer: Viewer | None = None,
+                        use_last: bool = True) -> FeedPage:
+        """Last served feed -> trending in region -> global trending -> newest videos (light re-rank)."""
+        cat, cfg = self.catalogue, self.config
+        viewer = viewer or viewer_of(cat, user_id, view, birth_year=ctx.birth_year,
+                                     served=self.last_feeds.served(user_id), now_us=now)
+        pool = Pool(cat, viewer, max(count * 4, 40))
+        used: list[str] = []
+        entry = self.last_feeds.get(user_id) if use_last else None
+        if entry is not None and entry.leftovers:
+            n = len(entry.leftovers)
+            if pool.offer_ids("last_feed", [(v, 1.0 - i / (2 * n)) for i, v in enumerate(entry.leftovers)]):
+                used.append("last feed")
+        region = ctx.region if ctx.region is not None else (view.region if view is not None else None)
+        for scope in self._scopes(region):
+            if len(pool.items) >= count * 2:
+                break
+            items = await self._trending(scope)
+            src = "trending_region" if scope.startswith("region:") else "trending_global"
+            if pool.offer_ids(src, [(v, 0.45 * s) for v, s in trending_candidates(items)]):
+                used.append("global trending" if scope == "global" else f"trending in {region}")
+        if len(pool.items) < count:
+            fresh = list(reversed(cat.fresh))[: cfg.fresh_window]
+            if pool.offer("fresh", fresh, [0.01] * len(fresh)):
+                used.append("newest videos")
+        clock.lap("fallback")
+        cands = pool.items
+        scores = np.fromiter((c.retrieval for c in cands), dtype=np.float64, count=len(cands))
+        items = self._items(cands, scores, {})
+        page = rerank(items, count, explore_share=0.0, decay=cfg.diversity_decay, rng=self.rng)
+        shown = {it.label for it in page}
+        leftovers = [it.video_id for it in items if it.label not in shown][:50]
+        clock.lap("rerank")
+        full = f"{reason}; served from {', '.join(used) or 'nothing'}"
+        return await self._finish(user_id, page, leftovers, page_no, ctx, clock, now, view=view,
+                                  personalized=False, reason=full, count=count)
+
+    # ------------------------------------------------------------------------------ the page
+
+    async def _finish(self, user_id: str, page: list[Item], leftovers: list[str], page_no: int,
+                      ctx: FeedContext, clock: _Clock, now: int, *, view: UserView | None, personalized: bool,
+                      reason: str | None, count: int) -> FeedPage:
+        cat, cfg = self.catalogue, self.config
+        request_id = new_event_id()
+        base = page_no * count
+        items = [FeedItem(video_id=it.video_id, creator_id=cat.creator_of(it.label),
+                          sound_id=cat.sound_of(it.label), hashtags=cat.hashtags_of(it.label),
+                          position=base + i, source=it.source, score=round(it.score, 6), explore=it.explore)
+                 for i, it in enumerate(page)]
+        shown = [it.video_id for it in items]
+        self.last_feeds.record(user_id, shown, leftovers)
+        next_cursor = self.cursors.encode(Cursor(user_id, page_no, request_id, now))
+        if self.impressions is not None and items:
+            events = [Impression(event_id=new_event_id(), ts=now, user_id=user_id, video_id=it.video_id,
+                                 request_id=request_id, position=it.position, source=it.source,
+                                 experiment=dict(ctx.experiment)) for it in items]
+            if cfg.await_impressions:
+                await self._append(events)
+            else:
+                task = asyncio.get_running_loop().create_task(self._append(events))
+                self._pending.add(task)
+                task.add_done_callback(self._pending.discard)
+        clock.lap("page")
+        timings = dict(clock.timings)
+        timings["total"] = sum(timings.values())
+        return FeedPage(request_id=request_id, user_id=user_id, items=items, cursor=next_cursor,
+                        prefetch=leftovers[: cfg.prefetch], personalized=personalized, reason=reason,
+                        user_state_version=None if view is None else view.version, timings_ms=timings,
+                        experiment=dict(ctx.experiment))
+
+    async def _append(self, events: list[Impression]) -> None:
+        assert self.impressions is not None
+        try:
+            await self.impressions.append(events)
+        except Exception as exc:  # impressions are analytics: a failed append never fails the page
+            self.impression_failures += 1
+            log.warning("impressions not logged", error=f"{type(exc).__name__}: {exc}", n=len(events))
+
+
+def _unknown(ids: Sequence[str]) -> list[VideoFeatures]:
+    from projections.base import DictView
+    from projections.features import video_features_many
+
+    return video_features_many(DictView(), ids)
