@@ -145,7 +145,7 @@ _register_media()
 @click.option("--projection", default="counters", show_default=True, help="Registered projection to fold.")
 @click.option("--partitions", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
-              help="Events per atomic commit [default: the runner's rebuild batch].")
+              help="Events per atomic commit [default: the store's catch-up batch].")
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--profile", is_flag=True, help="cProfile the rebuild; the top functions go to stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
@@ -154,13 +154,12 @@ def projections_bench(store_url: str, n_events: int, projection: str, partitions
     """Fold throughput: rebuild a view from offset 0 of a fresh file log into the store (fold_eps)."""
     from projections.cli import configure_logging
     from projections.errors import ProjectionsError
-    from projections.runner import CATCHUP_BATCH
 
     from .projections import ProjBenchConfig, run_projection_bench
 
     configure_logging("warning")  # stdout carries the figures only
     cfg = ProjBenchConfig(store=store_url, events=n_events, projection=projection, partitions=partitions,
-                          batch_size=batch_size or CATCHUP_BATCH, seed=seed, profile=profile)
+                          batch_size=batch_size, seed=seed, profile=profile)
     try:
         with _phases() as phase:
             result = run_projection_bench(cfg, phase)
@@ -175,3 +174,12 @@ def projections_bench(store_url: str, n_events: int, projection: str, partitions
     for key, value in result.items():
         table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
     Console().print(table)
+
+
+def _register_moderation() -> None:
+    from .moderation import moderation_command  # the automated moderation stage (moderation/)
+
+    bench.add_command(moderation_command)
+
+
+_register_moderation()

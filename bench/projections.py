@@ -27,7 +27,7 @@ from typing import Any
 
 from events import Event, UserRegistered, VideoDetailsSubmitted, VideoPublished, open_log
 from projections.registry import get_projection
-from projections.runner import CATCHUP_BATCH, ProjectionRunner
+from projections.runner import ProjectionRunner
 from projections.store import open_store
 
 from .workload import generate
@@ -48,7 +48,7 @@ class ProjBenchConfig:
     events: int = 100_000
     projection: str = "counters"
     partitions: int = 8
-    batch_size: int = CATCHUP_BATCH
+    batch_size: int | None = None  # default: the store's catch-up batch
     seed: int = 7
     profile: bool = False
 
@@ -121,7 +121,8 @@ async def _rebuild(url: str, cfg: ProjBenchConfig, advance: Callable[[int], None
 
     store.commit = timed_commit  # type: ignore[method-assign,assignment]
     projection = get_projection(cfg.projection)
-    runner = ProjectionRunner(log, store, projection, batch_size=cfg.batch_size)
+    batch_size = cfg.batch_size or store.catchup_batch
+    runner = ProjectionRunner(log, store, projection, batch_size=batch_size)
     profiler = cProfile.Profile() if cfg.profile else None
     try:
         c0, t0 = time.process_time(), time.perf_counter()
@@ -146,6 +147,7 @@ async def _rebuild(url: str, cfg: ProjBenchConfig, advance: Callable[[int], None
         "seconds": round(wall, 3),
         "cpu_seconds": round(cpu, 3),
         "folded": stats.events,
+        "batch_size": batch_size,
         "commits": stats.batches,
         "commit_seconds": round(commit_s[0], 3),
         "dead_lettered": stats.dead_lettered,
@@ -155,7 +157,7 @@ async def _rebuild(url: str, cfg: ProjBenchConfig, advance: Callable[[int], None
 
 def run_projection_bench(cfg: ProjBenchConfig, phase: Phase = _quiet) -> dict[str, object]:
     """Generate, write (untimed), then time a rebuild of ``cfg.projection`` into ``cfg.store``."""
-    if cfg.events < 1 or cfg.partitions < 1 or cfg.batch_size < 1:
+    if cfg.events < 1 or cfg.partitions < 1 or (cfg.batch_size is not None and cfg.batch_size < 1):
         raise ValueError("--events, --partitions and --batch-size must be at least 1")
     get_projection(cfg.projection)  # fail fast on an unknown name
     events = bench_events(cfg.events, cfg.seed, progress=phase("generating events", cfg.events))
@@ -174,7 +176,6 @@ def run_projection_bench(cfg: ProjBenchConfig, phase: Phase = _quiet) -> dict[st
         "projection": cfg.projection,
         "store": cfg.store.partition("://")[0],
         "store_url": cfg.store,
-        "batch_size": cfg.batch_size,
         "partitions": cfg.partitions,
         "log_read_eps": round(read_n / read_s) if read_s > 0 else None,
         "note": ("rebuild from offset 0 of a file log (page cache warm): read + decode + k-way merge, "

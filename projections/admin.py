@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from events import EventLog, open_log
 
 from .base import Projection
-from .runner import CATCHUP_BATCH, DEFAULT_BATCH, ProjectionRunner, RunStats
+from .runner import DEFAULT_BATCH, ProjectionRunner, RunStats
 from .store import ViewStore
 
 __all__ = ["ViewStatus", "open_log_for_views", "rebuild_view", "run_views", "view_status"]
@@ -85,10 +85,11 @@ async def rebuild_view(
     projection: Projection,
     *,
     progress: Callable[[int], None] | None = None,
-    batch_size: int = CATCHUP_BATCH,
+    batch_size: int | None = None,
 ) -> RunStats:
-    """Drop ``projection``'s view and fold the whole retained log into it again."""
-    runner = ProjectionRunner(log, store, projection, batch_size=batch_size)
+    """Drop ``projection``'s view and fold the whole retained log into it again (``batch_size``
+    events per commit; default: the store's ``catchup_batch``)."""
+    runner = ProjectionRunner(log, store, projection, batch_size=batch_size or store.catchup_batch)
     try:
         return await runner.rebuild(progress)
     finally:
@@ -102,12 +103,13 @@ async def run_views(
     stop: asyncio.Event,
     *,
     batch_size: int = DEFAULT_BATCH,
-    catchup_batch_size: int = CATCHUP_BATCH,
+    catchup_batch_size: int | None = None,
     until_caught_up: bool = False,
 ) -> dict[str, RunStats]:
     """Run one runner per projection (concurrently) until ``stop`` is set, or until caught up."""
     runners = [ProjectionRunner(log, store, p, batch_size=batch_size,
-                                catchup_batch_size=catchup_batch_size) for p in projections]
+                                catchup_batch_size=catchup_batch_size or store.catchup_batch)
+               for p in projections]
     stats: dict[str, RunStats] = {}
 
     async def one(runner: ProjectionRunner) -> None:

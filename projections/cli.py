@@ -26,7 +26,7 @@ from .admin import open_log_for_views, rebuild_view, run_views, view_status
 from .base import Projection
 from .errors import ProjectionsError
 from .registry import PROJECTION_MODULES, all_projections, get_projection
-from .runner import CATCHUP_BATCH, DEFAULT_BATCH
+from .runner import DEFAULT_BATCH
 from .store import ViewStore, open_store
 
 __all__ = ["configure_logging", "projections", "rebuild_views"]
@@ -148,7 +148,7 @@ def status(log_url: str | None, store_url: str | None, as_json: bool) -> None:
     Console().print(table)
 
 
-async def _rebuild_all(log: EventLog, store: ViewStore, chosen: Sequence[Projection], batch_size: int,
+async def _rebuild_all(log: EventLog, store: ViewStore, chosen: Sequence[Projection], batch_size: int | None,
                        task: Callable[[str, int], Callable[[int], None]]) -> list[dict[str, object]]:
     infos = await log.partition_info()
     total = sum(i.end - i.start for i in infos)
@@ -162,7 +162,7 @@ async def _rebuild_all(log: EventLog, store: ViewStore, chosen: Sequence[Project
 
 
 def rebuild_views(log_url: str | None, store_url: str | None, names: Sequence[str], *, all_: bool = False,
-                  batch_size: int = CATCHUP_BATCH) -> None:
+                  batch_size: int | None = None) -> None:
     """Drop and replay the named views with a progress bar (``reel projections rebuild``, ``reel log
     replay --projection``)."""
     chosen = _pick(names, all_)
@@ -185,10 +185,10 @@ _NAME = click.Choice(sorted(PROJECTION_MODULES))
 @_options
 @click.argument("names", nargs=-1, type=_NAME)
 @click.option("--all", "all_", is_flag=True, help="Rebuild every view.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=CATCHUP_BATCH, show_default=True,
-              help="Events per commit.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Events per commit [default: the store's catch-up batch, e.g. 50,000 for SQLite].")
 def rebuild(log_url: str | None, store_url: str | None, names: tuple[str, ...], all_: bool,
-            batch_size: int) -> None:
+            batch_size: int | None) -> None:
     """Drop view NAME (or --all) and fold the whole log into it again."""
     if not names and not all_:
         raise click.UsageError("name a view to rebuild, or pass --all")
@@ -199,7 +199,7 @@ def rebuild(log_url: str | None, store_url: str | None, names: tuple[str, ...], 
 @_options
 @click.argument("names", nargs=-1, type=_NAME)
 @click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True,
-              help=f"Events per commit once caught up (up to {CATCHUP_BATCH:,} while far behind).")
+              help="Events per commit once caught up (more while far behind: the store's catch-up batch).")
 @click.option("--until-caught-up", is_flag=True, help="Exit once every view reached the log's end.")
 def run(log_url: str | None, store_url: str | None, names: tuple[str, ...], batch_size: int,
         until_caught_up: bool) -> None:

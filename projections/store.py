@@ -72,6 +72,9 @@ class ViewStore(Protocol):
     """Keyed views of bytes plus a checkpoint each; see the module docstring for the contract."""
 
     url: str
+    #: Events per commit this backend handles well while a runner catches up (a rebuild): big enough
+    #: to write each page/structure once for many entries, small enough not to stall other clients.
+    catchup_batch: int
 
     def get_many(self, view: str, keys: Iterable[str]) -> dict[str, bytes]:
         """The stored values of ``keys`` (missing keys are absent from the result)."""

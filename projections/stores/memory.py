@@ -14,6 +14,8 @@ __all__ = ["MemoryStore", "open_memory_store"]
 class MemoryStore:
     """A ``ViewStore`` in dicts; a lock makes each ``commit`` atomic for threads of this process."""
 
+    catchup_batch = 50_000
+
     def __init__(self, url: str = "memory://") -> None:
         self.url = url
         self._data: dict[str, dict[str, bytes]] = {}

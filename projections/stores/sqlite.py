@@ -52,6 +52,8 @@ _json = msgspec.json.Encoder()
 class SqliteStore:
     """A ``ViewStore`` in one SQLite file (see the module docstring for the pragmas and why)."""
 
+    catchup_batch = 50_000
+
     def __init__(self, url: str, path: str) -> None:
         self.url = url
         self.path = path
