@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,40 @@ async def test_segments_get_index_files_and_damaged_ones_are_ignored(tmp_path: P
     reader = await open_file_log(f"file://{tmp_path}", readonly=True)  # a follower uses them too
     assert [r.event for r in await reader.read(0, 0, 1000)] == events
     await reader.close()
+
+
+async def test_reads_and_polls_during_appends_see_consistent_records(tmp_path: Path) -> None:
+    log = await open_file_log(f"file://{tmp_path}", partitions=2, segment_bytes=3000, group_commit_ms=0.5)
+    seen: dict[tuple[int, int], str] = {}
+    stop = asyncio.Event()
+
+    async def appender(t: int) -> None:
+        for b in range(15):
+            await log.append([view(f"u{(t + i) % 5}", t * 100 + b * 5 + i) for i in range(5)])
+
+    async def reader() -> None:
+        rng = random.Random(3)
+        while not stop.is_set():
+            for info in await log.partition_info():
+                if info.end:
+                    start = rng.randrange(info.end)
+                    for r in await log.read(info.partition, start, 50):
+                        seen.setdefault((r.partition, r.offset), r.event.event_id)
+            await asyncio.sleep(0)
+
+    async def poller() -> None:
+        consumer = log.consumer("live")
+        while not stop.is_set():
+            for r in await consumer.poll(timeout_s=0.05):
+                seen.setdefault((r.partition, r.offset), r.event.event_id)
+
+    readers = [asyncio.create_task(reader()), asyncio.create_task(poller())]
+    await asyncio.gather(*(appender(t) for t in range(6)))
+    stop.set()
+    await asyncio.gather(*readers)
+    final = {(r.partition, r.offset): r.event.event_id
+             for p in range(2) for r in await log.read(p, 0, 10_000)}
+    assert len(final) == 6 * 15 * 5
+    assert len(seen) > 50
+    assert all(final[key] == event_id for key, event_id in seen.items())
+    await log.close()
