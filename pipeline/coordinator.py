@@ -119,6 +119,7 @@ class Coordinator:
         self._not_before: dict[str, tuple[float, float]] = {}  # video -> (monotonic time, last wait)
         self.counts: dict[str, int] = {}
         self._seen_ends: dict[int, int] | None = None
+        self._last_scan = 0.0
         self._blobs = config.blobs.open()
 
     @property
@@ -155,8 +156,10 @@ class Coordinator:
         """Reap finished tasks, fold new events, start due work; returns tasks started."""
         await self.start()
         assert self._runner is not None
+        changed = False
         for vid, (action, task) in list(self._inflight.items()):
             if task.done():
+                changed = True
                 del self._inflight[vid]
                 if not task.cancelled() and task.exception() is not None:
                     log.error(
@@ -168,9 +171,14 @@ class Coordinator:
         if ends != self._seen_ends:  # fold only when the log grew (the runner logs every catch-up)
             await self._runner.run_until_caught_up()
             self._seen_ends = ends
+            changed = True
+        now = time.monotonic()
+        # scan the due index when something changed, else once a second (for expired backoffs)
+        if not changed and now - self._last_scan < 1.0:
+            return 0
+        self._last_scan = now
         started = 0
         transcoding = sum(1 for a, _ in self._inflight.values() if a == "transcode")
-        now = time.monotonic()
         for key, due in self.view.scan("due:"):
             assert isinstance(due, Due)
             vid_key = key[len("due:") :]
