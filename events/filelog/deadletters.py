@@ -46,7 +46,9 @@ class DeadLetterStore:
     def append(self, letter: DeadLetter) -> None:
         """Durably append one letter (blocking: run it in an executor thread)."""
         payload = _encoder.encode(letter)
-        os.makedirs(self.dir, exist_ok=True)
+        if not os.path.isdir(self.dir):
+            os.makedirs(self.dir, exist_ok=True)
+            fsync_dir(os.path.dirname(self.dir))
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)

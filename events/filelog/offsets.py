@@ -13,7 +13,7 @@ import os
 from urllib.parse import quote, unquote
 
 from ..errors import LogError
-from .fsutil import atomic_write
+from .fsutil import atomic_write, fsync_dir
 
 __all__ = ["OffsetStore"]
 
@@ -23,8 +23,9 @@ _SUFFIX = ".json"
 class OffsetStore:
     def __init__(self, directory: str, *, create: bool) -> None:
         self.dir = os.path.join(directory, "_groups")
-        if create:
+        if create and not os.path.isdir(self.dir):
             os.makedirs(self.dir, exist_ok=True)
+            fsync_dir(directory)
 
     def _path(self, group: str) -> str:
         if not group or len(group) > 200:
