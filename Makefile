@@ -47,7 +47,7 @@ typecheck: install
 	$(BIN)/mypy events projections actors serve reelstack bench media
 
 demo: install
-	$(BIN)/reel demo
+	$(BIN)/reel up --demo
 
 bench: install system
 	$(BIN)/reel bench log --url file://$(CURDIR)/.reel/bench-log --events 500000 --json

@@ -20,9 +20,13 @@ def _register() -> None:
     from events.cli import log
     from projections.cli import projections
 
+    from .up import up, users
+
     main.add_command(log)
     main.add_command(bench)
     main.add_command(projections)
+    main.add_command(up)
+    main.add_command(users)
 
 
 _register()

@@ -125,10 +125,12 @@ def to_api_error(exc: BaseException) -> ApiError | None:
         if isinstance(exc, types):
             retry = 1.0 if cls is Unavailable else None
             return cls(msg, code=code, retry_after=retry)
-    try:
-        from ray.serve.exceptions import BackPressureError
-    except ImportError:  # pragma: no cover
-        return None
+    from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
+    from ray.serve.exceptions import BackPressureError
+
     if isinstance(exc, BackPressureError):
         return Unavailable("the service is overloaded; retry shortly", code="overloaded", retry_after=1.0)
+    if isinstance(exc, (RayActorError, ActorUnavailableError, GetTimeoutError)):
+        return Unavailable("a platform component is restarting; retry shortly", code="unavailable",
+                           retry_after=2.0)
     return None

@@ -15,7 +15,7 @@ from .context import ApiContext
 from .deps import Caller, Ctx, limit_address
 from .models import AnonymousRequest, RegisterRequest, TokenResponse
 
-__all__ = ["issue_token", "register_user", "router"]
+__all__ = ["issue_token", "new_user_event", "register_user", "router"]
 
 router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(limit_address)])
 
@@ -27,16 +27,24 @@ def issue_token(ctx: ApiContext, user_id: str, role: Role = "user", anonymous: b
                          anonymous=anonymous, expires_at=principal.expires_at)
 
 
+def new_user_event(*, name: str = "", region: str = "ZZ", language: str = "en",
+                   birth_year: int | None = None, role: Role = "user",
+                   anonymous: bool = False) -> UserRegistered:
+    """A fresh account (``u-``/``d-`` + a UUIDv7) as its ``UserRegistered`` event."""
+    return UserRegistered(event_id=new_event_id(), ts=now_us(),
+                          user_id=("d-" if anonymous else "u-") + new_event_id(), name=name,
+                          region=region.upper(), language=language.lower(), birth_year=birth_year,
+                          role=role, anonymous=anonymous)
+
+
 async def register_user(ctx: ApiContext, *, name: str = "", region: str = "ZZ", language: str = "en",
                         birth_year: int | None = None, role: Role = "user",
                         anonymous: bool = False) -> TokenResponse:
-    user_id = ("d-" if anonymous else "u-") + new_event_id()
-    event = UserRegistered(event_id=new_event_id(), ts=now_us(), user_id=user_id, name=name,
-                           region=region.upper(), language=language.lower(), birth_year=birth_year,
-                           role=role, anonymous=anonymous)
+    event = new_user_event(name=name, region=region, language=language, birth_year=birth_year, role=role,
+                           anonymous=anonymous)
     positions = await ctx.append([event])
-    await ctx.applied(positions, ("catalog",), user_id)
-    return issue_token(ctx, user_id, role, anonymous)
+    await ctx.applied(positions, ("catalog",), event.user_id)
+    return issue_token(ctx, event.user_id, role, anonymous)
 
 
 @router.post("/register", response_model=TokenResponse, status_code=201)

@@ -18,7 +18,7 @@ from projections import catalog
 
 from .cards import card, prefetch_hint
 from .deps import Caller, Ctx
-from .errors import Unavailable
+from .errors import BadRequest, Unavailable
 
 __all__ = ["router", "server_timing"]
 
@@ -42,40 +42,65 @@ def _as_dict(obj: Any) -> dict[str, Any]:
     return built
 
 
+def _context(ctx: Ctx, user_id: str) -> Any:
+    """The feed's request context: the viewer's facts from the catalog (age gate, region)."""
+    from serve.feed.config import FeedContext
+
+    u = catalog.get_user(ctx.views.catalog, user_id)
+    if u is None:
+        return FeedContext()
+    return FeedContext(region=u.region if u.region != "ZZ" else None, birth_year=u.birth_year,
+                       language=u.language)
+
+
 @router.get("/feed")
 async def feed(response: Response, caller: Caller, ctx: Ctx, count: int = Query(10, ge=1, le=50),
                cursor: str | None = Query(None, max_length=4096)) -> dict[str, Any]:
-    """The next ``count`` videos for the caller; pass ``cursor`` back for the page after."""
+    """The next ``count`` videos for the caller; pass ``cursor`` back for the page after.
+
+    ``prefetch`` lists the playlist and first-segment URLs of the next videos to play (this page's
+    first ones, then the likely top of the next page); ``personalized`` is false when the pipeline
+    degraded (``reason`` says why); ``user_state_version`` counts the caller's events the shard has
+    applied. ``Server-Timing`` carries each stage's time.
+    """
     if ctx.feed is None:
         raise Unavailable("the feed pipeline is not deployed on this replica", retry_after=5.0)
     t0 = time.perf_counter()
-    page = await ctx.feed.get_page(caller.user_id, count, cursor)
+    try:
+        page = await ctx.feed.get_page(caller.user_id, count, cursor, context=_context(ctx, caller.user_id))
+    except ValueError as exc:  # serve.feed.errors.BadCursorError
+        raise BadRequest(str(exc), code="bad_cursor") from None
     t1 = time.perf_counter()
     raw = _as_dict(page)
     cards: list[dict[str, Any]] = []
-    hints: list[dict[str, Any]] = []
-    for item in raw.get("videos", ()):
-        vid = item if isinstance(item, str) else item["video_id"]
-        v = catalog.get_video(ctx.views.catalog, vid)
+    views: dict[str, catalog.VideoView] = {}
+    for item in raw.get("items", ()):
+        v = catalog.get_video(ctx.views.catalog, item["video_id"])
         if v is None:
             continue
+        views[v.video_id] = v
         c = card(ctx, v)
-        if not isinstance(item, str):
-            for extra in ("source", "score", "position"):
-                if extra in item:
-                    c[extra] = item[extra]
+        c["source"] = item.get("source")
+        c["position"] = item.get("position")
         cards.append(c)
-        hints.append(prefetch_hint(ctx, v))
-    stages = {k: float(v) for k, v in (raw.get("timings") or raw.get("stage_ms") or {}).items()}
+    hints = []
+    upcoming = [c["video_id"] for c in cards[:3]]
+    upcoming += [vid for vid in raw.get("prefetch", ()) if vid not in views]
+    for vid in upcoming:
+        v = views.get(vid) or catalog.get_video(ctx.views.catalog, vid)
+        if v is not None and v.master_playlist_key:
+            hints.append(prefetch_hint(ctx, v))
+    stages = {k: float(v) for k, v in (raw.get("timings_ms") or {}).items()}
+    stages["feed"] = (t1 - t0) * 1000
     stages["hydrate"] = (time.perf_counter() - t1) * 1000
-    stages["total"] = (time.perf_counter() - t0) * 1000
     response.headers["Server-Timing"] = server_timing(stages)
     return {
         "videos": cards,
         "cursor": raw.get("cursor"),
         "prefetch": hints,
         "personalized": bool(raw.get("personalized", False)),
-        "reason": raw.get("reason") or raw.get("degraded_reason"),
+        "reason": raw.get("reason"),
         "user_state_version": raw.get("user_state_version"),
         "request_id": raw.get("request_id"),
+        "experiment": raw.get("experiment") or {},
     }

@@ -25,3 +25,27 @@ def ray_session() -> Iterator[Any]:
     yield ray
     if started:
         ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def api_platform(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The whole platform (log writer, views, shards, pipeline, Serve apps) on the shared Ray session,
+    its HTTP API on a free loopback port; started once for every ``test_api_*`` file.
+
+    Rate limits are set so ordinary tests never meet them (1000/s per address, 40/s per user) while
+    the rate-limit test can still exhaust a user's bucket quickly.
+    """
+    from reelstack.platform import start_platform
+    from reelstack.services import free_port
+    from reelstack.settings import load_settings
+
+    root = tmp_path_factory.mktemp("platform")
+    settings = load_settings(
+        {}, data_dir=str(root), log_partitions=4, shards=2, rate_ip_per_s=1000.0, rate_ip_burst=2000,
+        rate_user_per_s=40.0, rate_user_burst=60, max_body_bytes=64 * 1024, upload_max_bytes=8 * 1024 * 1024,
+        ingress_replicas_max=1,
+    )
+    platform = start_platform(settings, namespace="reelstack-tests", host="127.0.0.1", port=free_port(),
+                              moderation="serve")
+    yield platform
+    platform.stop()

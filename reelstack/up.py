@@ -1,0 +1,147 @@
+"""``reel up``: run the whole platform on this machine (or join a Ray cluster), optionally seeded with a demo.
+
+Starts a local Ray with its dashboard (or connects to ``--address``), then ``start_platform``: the log
+writer, every projection runner, the user shards, the Serve applications (ingress on ``:8000`` and
+moderation; ranking when the feed provides it) and the upload pipeline. Embedded defaults need
+nothing else: ``file://`` log, ``sqlite://`` views, ``file://`` blobs under ``--data-dir``; flags or
+``REEL_LOG_URL`` / ``REEL_VIEW_STORE_URL`` / ``REEL_BLOB_URL`` switch to ``kafka://``, ``redis://``,
+``s3://``. ``--demo`` seeds clips and viewers through the API (``reelstack.demo``) first.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from typing import Any
+
+import click
+
+__all__ = ["up", "users"]
+
+
+def _settings(**overrides: Any) -> Any:
+    from .settings import SettingsError, load_settings
+
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@click.command("up")
+@click.option("--demo", is_flag=True, help="Seed a demo catalogue and audience first (through the API).")
+@click.option("--data-dir", default=None, help="Where embedded data lives (default REEL_DATA_DIR or .reel).")
+@click.option("--log-url", default=None, help="file:///dir (default) or kafka://host:port.")
+@click.option("--views-url", default=None, help="sqlite:///path (default) or redis://host:port/0.")
+@click.option("--blob-url", default=None, help="file:///dir (default) or s3://bucket.")
+@click.option("--host", default=None, help="HTTP host (default REEL_HTTP_HOST or 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="HTTP port (default REEL_HTTP_PORT or 8000).")
+@click.option("--address", default=None, help="Join a Ray cluster (e.g. auto) instead of starting one.")
+@click.option("--num-cpus", default=None, type=int, help="CPUs of the local Ray (default: all).")
+@click.option("--dashboard-port", default=8265, show_default=True, type=int)
+@click.option("--moderation", type=click.Choice(["serve", "approve-all"]), default="serve", show_default=True,
+              help="serve: the moderation ensemble deployment; approve-all: no models (offline tests).")
+@click.option("--clips", default=60, show_default=True, type=int, help="Demo clips to generate and upload.")
+@click.option("--viewers", default=300, show_default=True, type=int, help="Demo viewers to replay.")
+@click.option("--exit-after-seed", is_flag=True, help="Stop once the demo is seeded (CI, benchmarks).")
+def up(demo: bool, data_dir: str | None, log_url: str | None, views_url: str | None, blob_url: str | None,
+       host: str | None, port: int | None, address: str | None, num_cpus: int | None, dashboard_port: int,
+       moderation: str, clips: int, viewers: int, exit_after_seed: bool) -> None:
+    """Run Reelstack: Ray, shards, projections, pipeline and the Serve API on :8000."""
+    import ray
+
+    from serve.api.context import NAMESPACE
+
+    from .platform import start_platform
+
+    settings = _settings(data_dir=data_dir, log_url=log_url, view_store_url=views_url, blob_url=blob_url,
+                         http_host=host, http_port=port)
+    t0 = time.perf_counter()
+    if address:
+        ray.init(address=address, namespace=NAMESPACE, logging_level=logging.WARNING)
+        dashboard = "(the cluster's dashboard)"
+    else:
+        ctx = ray.init(num_cpus=num_cpus, include_dashboard=True, dashboard_host="127.0.0.1",
+                       dashboard_port=dashboard_port, namespace=NAMESPACE, logging_level=logging.WARNING,
+                       log_to_driver=False)
+        dashboard = f"http://{ctx.dashboard_url}" if ctx.dashboard_url else "(dashboard unavailable)"
+    click.echo(f"ray up in {time.perf_counter() - t0:.1f} s; starting the platform...")
+    platform = start_platform(settings, namespace=NAMESPACE, moderation=moderation)
+    steps = ", ".join(f"{k[:-2]} {v:.1f}s" for k, v in platform.timings.items())
+    click.echo(f"platform up in {time.perf_counter() - t0:.1f} s ({steps})")
+    try:
+        if demo:
+            from .demo import seed_demo
+
+            click.echo(f"seeding the demo: {clips} clips, {viewers} viewers...")
+            report = seed_demo(platform.base_url, clips=clips, viewers=viewers, progress=click.echo)
+            click.echo(f"demo seeded: {report.published}/{report.uploaded} clips published, "
+                       f"{report.viewers} viewers, {report.views} views, {report.likes} likes")
+            for vid, why in list(report.not_published.items())[:10]:
+                click.echo(f"  not published: {vid}: {why}")
+        base = platform.base_url
+        click.echo(f"\n  API docs:    {base}/docs\n  web client:  {base}/\n  dashboard:   {dashboard}\n"
+                   f"  data:        {settings.data_dir} (log {platform.settings.log_url})\n")
+        if exit_after_seed:
+            return
+        click.echo("press Ctrl-C to stop")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            while not stop.wait(1.0):
+                pass
+        except KeyboardInterrupt:
+            pass
+    finally:
+        click.echo("stopping...")
+        platform.stop()
+        if not address:
+            ray.shutdown()
+
+
+@click.group("users")
+def users() -> None:
+    """Accounts: create moderators and admins."""
+
+
+@users.command("create")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["user", "moderator", "admin"]), default="user", show_default=True)
+@click.option("--region", default="ZZ", show_default=True)
+@click.option("--data-dir", default=None)
+@click.option("--address", default="auto", show_default=True,
+              help="Ray cluster of a running `reel up` (its file log's writer lives there).")
+def create_user(name: str, role: str, region: str, data_dir: str | None, address: str) -> None:
+    """Register a user with ROLE (appends ``UserRegistered``) and print a bearer token for it."""
+    import asyncio
+
+    from events.errors import LogLockedError
+    from events.log import open_log
+    from serve.api.auth import Principal, sign_token
+    from serve.api.context import LOG_WRITER, NAMESPACE, resolve_secrets
+    from serve.api.routes_auth import new_user_event
+
+    settings = resolve_secrets(_settings(data_dir=data_dir))
+    event = new_user_event(name=name, region=region, role=role)  # type: ignore[arg-type]
+
+    async def append_direct() -> None:
+        log = await open_log(settings.log_url, partitions=settings.log_partitions)
+        try:
+            await log.append([event])
+        finally:
+            await log.close()
+
+    try:
+        asyncio.run(append_direct())
+    except LogLockedError:  # a running `reel up` owns the file log: append through its writer actor
+        import ray
+
+        ray.init(address=address, namespace=NAMESPACE, logging_level=logging.ERROR, log_to_driver=False)
+        writer = ray.get_actor(LOG_WRITER, namespace=NAMESPACE)
+        ray.get(writer.append.remote([event]))
+    expires = event.ts + settings.auth_token_ttl_s * 1_000_000
+    token = sign_token(Principal(user_id=event.user_id, role=role, expires_at=expires),  # type: ignore[arg-type]
+                       settings.auth_secret.encode())
+    click.echo(f"user_id: {event.user_id}\nrole:    {role}\ntoken:   {token}")
