@@ -123,8 +123,8 @@ def run_pipeline_bench(
             "clip_bytes": clip.stat().st_size,
             "cpus": cpus,
             "runs": results,
-            "upload_to_published_s": times[0] if runs == 1 else min(times),
-            "median_s": round(statistics.median(times), 2),
+            "upload_to_published_s": round(statistics.median(times), 2),  # median of the runs
+            "best_s": min(times),
             "target_s": 30.0,
             "synth_s": round(synth_s, 2),
         }
