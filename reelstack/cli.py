@@ -25,6 +25,10 @@ def _register() -> None:
     main.add_command(log)
     main.add_command(bench)
     main.add_command(projections)
+
+    from moderation.cli import moderation
+
+    main.add_command(moderation)
     main.add_command(up)
     main.add_command(users)
 
