@@ -18,7 +18,13 @@ from pathlib import Path
 
 import msgspec
 
-__all__ = ["CATEGORIES", "CategoryPolicy", "ModerationConfig", "plugins_from_setting"]
+__all__ = [
+    "CATEGORIES",
+    "CategoryPolicy",
+    "ModerationConfig",
+    "config_from_settings",
+    "plugins_from_setting",
+]
 
 #: The ensemble's categories, in report order.
 CATEGORIES: tuple[str, ...] = ("nudity", "text", "copyright", "spam", "violence")
@@ -62,6 +68,16 @@ class ModerationConfig(msgspec.Struct, frozen=True, kw_only=True):
     @classmethod
     def from_json(cls, path: str | Path) -> ModerationConfig:
         return msgspec.json.decode(Path(path).read_bytes(), type=cls)
+
+
+def config_from_settings(settings: object) -> ModerationConfig:
+    """``REEL_MODERATION_CONFIG`` (a JSON file; defaults when empty) plus ``REEL_MODERATION_PLUGINS``."""
+    path = str(getattr(settings, "moderation_config", "") or "")
+    config = ModerationConfig.from_json(path) if path else ModerationConfig()
+    plugins = plugins_from_setting(str(getattr(settings, "moderation_plugins", "") or ""))
+    if plugins:
+        config = msgspec.structs.replace(config, plugins={**config.plugins, **plugins})
+    return config
 
 
 def plugins_from_setting(text: str) -> dict[str, str]:

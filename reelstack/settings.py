@@ -39,6 +39,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     upload_max_bytes: int = 500 * 1024 * 1024
     upload_token_ttl_s: int = 3600
     log_level: str = "info"
+    moderation_config: str = ""  # a JSON file of moderation.config.ModerationConfig fields (thresholds...)
+    moderation_plugins: str = ""  # "category=module:Class,..." scorers added to / replacing the ensemble's
     # HTTP API (serve/api)
     http_host: str = "127.0.0.1"
     http_port: int = 8000

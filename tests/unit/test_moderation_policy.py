@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from moderation.config import CategoryPolicy, ModerationConfig, plugins_from_setting
@@ -88,3 +90,38 @@ def test_plugin_setting_parses_and_refuses_garbage() -> None:
     assert plugins_from_setting("") == {}
     with pytest.raises(ValueError, match="category=module:Class"):
         plugins_from_setting("violence")
+
+
+def test_settings_build_the_config_and_plugins_replace_the_violence_slot(tmp_path: Path) -> None:
+    import msgspec
+    import numpy as np
+
+    from moderation.config import config_from_settings
+    from moderation.ensemble import Ensemble, load_plugin
+    from moderation.errors import PluginError
+    from moderation.inputs import Frame, ModerationInputs
+    from moderation.references import References
+    from reelstack.settings import load_settings
+
+    path = tmp_path / "mod.json"
+    path.write_bytes(msgspec.json.encode({"categories": {"spam": {"review_at": 0.8}}, "allow_unscored": []}))
+    settings = load_settings(
+        {
+            "REEL_MODERATION_CONFIG": str(path),
+            "REEL_MODERATION_PLUGINS": "violence=tests.unit.moderation_plugin:RedFrames",
+        }
+    )
+    config = config_from_settings(settings)
+    assert config.policy("spam").review_at == 0.8 and config.allow_unscored == ()
+    assert config.plugins == {"violence": "tests.unit.moderation_plugin:RedFrames"}
+    violence = load_plugin("violence", config.plugins["violence"])
+    ens = Ensemble(config, References(), {"violence": violence})
+    red = np.zeros((16, 16, 3), np.uint8)
+    red[..., 0] = 220
+    scores = ens.score(ModerationInputs(video_id="v", frames=(Frame.from_array(0.0, red),)))
+    assert scores.scores == {"violence": 1.0} and scores.versions == {"violence": "red-frames@test"}
+    assert route(scores.scores, config).decision == "reject"
+    with pytest.raises(PluginError, match="lacks name"):
+        load_plugin("violence", "tests.unit.moderation_plugin:NotAScorer")
+    with pytest.raises(PluginError, match="REEL_MODERATION_PLUGINS"):
+        load_plugin("violence", "no_such_module_xyz:Thing")
