@@ -15,7 +15,7 @@ import ray
 from events.log import EventLog, Position, open_log
 from events.schema import Event
 
-__all__ = ["LogWriter", "RemoteAppender", "start_log_writer"]
+__all__ = ["LazyLogAppender", "LogWriter", "RemoteAppender", "start_log_writer"]
 
 
 @ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0)
@@ -55,6 +55,25 @@ class RemoteAppender:
     async def append(self, events: Sequence[Event]) -> list[Position]:
         pairs = await self.handle.append.remote(list(events))
         return [Position(p, o) for p, o in pairs]
+
+
+class LazyLogAppender:
+    """An ``Appender`` that opens the log in this process on first use (Kafka: every process appends)."""
+
+    def __init__(self, url: str, **options: Any) -> None:
+        self.url = url
+        self.options = options
+        self._log: EventLog | None = None
+
+    async def append(self, events: Sequence[Event]) -> list[Position]:
+        if self._log is None:
+            self._log = await open_log(self.url, **self.options)
+        return await self._log.append(events)
+
+    async def close(self) -> None:
+        if self._log is not None:
+            log, self._log = self._log, None
+            await log.close()
 
 
 def start_log_writer(

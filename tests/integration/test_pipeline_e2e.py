@@ -300,3 +300,31 @@ async def test_an_attempt_past_its_time_limit_is_cancelled_and_retried(env: Env,
     assert v.status == "failed" and v.failure_reason and "longer than 0.05 s" in v.failure_reason
     (letter,) = await env.dead_letters(1)
     assert letter.attempts == 3 and letter.error.startswith("TimeoutError")
+
+
+async def test_embedded_wiring_from_settings(ray_session: Any, tmp_path: Path, clip_tiny: Path) -> None:
+    """``start_embedded``: named writer and coordinator from settings, SQLite state, uploads via writer."""
+    from pipeline.wiring import LOG_WRITER, start_embedded, upload_service
+    from reelstack.settings import load_settings
+
+    settings = load_settings(
+        {"REEL_DATA_DIR": str(tmp_path / "data"), "REEL_UPLOAD_SECRET": "s", "REEL_LOG_PARTITIONS": "2"}
+    )
+    appender, coordinator = start_embedded(settings, moderation=ApproveAllModeration(), backoff_s=0.2)
+    try:
+        svc = upload_service(settings, appender)
+        ticket = await svc.request_upload("c9")
+        await svc.receive_upload(ticket.token, [clip_tiny.read_bytes()])
+        await svc.submit_details(ticket.video_id, "c9")
+        deadline = time.monotonic() + 120
+        while (v := await coordinator.video.remote(ticket.video_id)) is None or v.stage != "published":
+            assert time.monotonic() < deadline, v
+            await asyncio.sleep(0.2)
+        assert (tmp_path / "data" / "views.db").exists()  # the pipeline's state sits beside the views
+        assert svc.blobs.exists(v.transcoded.master_playlist_key)
+    finally:
+        await coordinator.stop.remote()
+        writer = ray_session.get_actor(LOG_WRITER)
+        await writer.close.remote()
+        ray_session.kill(writer)
+        ray_session.kill(coordinator)
