@@ -177,3 +177,24 @@ async def test_source_changed_after_upload_is_rejected(log: EventLog, clip: Path
     assert await _until(c, vid, {"failed", "published"}) == "failed"
     (failed,) = [e for e in await _events(log, vid) if isinstance(e, TranscodeFailed)]
     assert failed.stage == "fetch" and failed.attempts == 1 and "upload it again" in failed.reason
+
+
+@pytest.mark.kafka
+async def test_on_a_kafka_log(kafka_bootstrap: str, clip: Path, tmp_path: Path) -> None:
+    """The same flow on the Kafka backend: the coordinator appends through its own producer."""
+    url = f"kafka://{kafka_bootstrap}/pipe{uuid.uuid4().hex[:10]}"
+    spec = BlobSpec(url=f"file://{tmp_path / 'blobs'}")
+    klog = await open_log(url, partitions=2)
+    c = Coordinator(
+        CoordinatorConfig(log_url=url, log_options={"partitions": 2}, blobs=spec, backoff_s=0.1),
+        moderation=ApproveAllModeration(),
+    )
+    try:
+        vid = await _upload(klog, spec, clip)
+        assert await _until(c, vid, {"published", "failed"}) == "published"
+        kinds = [type(e) for e in await _events(klog, vid)]
+        assert kinds[-4:] == [VideoTranscoded, ModerationScored, ModerationDecided, VideoPublished]
+        assert await klog.committed("pipeline")
+    finally:
+        await c.close()
+        await klog.close()
