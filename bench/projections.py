@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from events import Event, UserRegistered, VideoDetailsSubmitted, VideoPublished, open_log
+from projections.admin import tune_gc
 from projections.registry import get_projection
 from projections.runner import ProjectionRunner
 from projections.store import open_store
@@ -166,6 +167,7 @@ def run_projection_bench(cfg: ProjBenchConfig, phase: Phase = _quiet) -> dict[st
     try:
         asyncio.run(_write(url, cfg.partitions, events, phase("writing the log (untimed)", cfg.events)))
         del events
+        tune_gc()  # as `reel projections rebuild|run` do
         figures = asyncio.run(_rebuild(url, cfg, phase(f"rebuilding {cfg.projection}", cfg.events)))
         read_n, read_s = asyncio.run(_read_all(url))
     finally:
@@ -179,7 +181,8 @@ def run_projection_bench(cfg: ProjBenchConfig, phase: Phase = _quiet) -> dict[st
         "partitions": cfg.partitions,
         "log_read_eps": round(read_n / read_s) if read_s > 0 else None,
         "note": ("rebuild from offset 0 of a file log (page cache warm): read + decode + k-way merge, "
-                 "prefetch, fold, msgpack encode, one atomic commit of view changes + offsets per batch; "
+                 "prefetch, fold, msgpack encode, one atomic commit of view changes + offsets per batch "
+                 "(GC thresholds as the reel projections commands set them); "
                  "log_read_eps is read + decode alone"),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from events import EventLog, EventsError
 
-from .admin import open_log_for_views, rebuild_view, run_views, view_status
+from .admin import open_log_for_views, rebuild_view, run_views, tune_gc, view_status
 from .base import Projection
 from .errors import ProjectionsError
 from .registry import PROJECTION_MODULES, all_projections, get_projection
@@ -166,6 +166,7 @@ def rebuild_views(log_url: str | None, store_url: str | None, names: Sequence[st
     """Drop and replay the named views with a progress bar (``reel projections rebuild``, ``reel log
     replay --projection``)."""
     chosen = _pick(names, all_)
+    tune_gc()
 
     async def main() -> list[dict[str, object]]:
         async with _opened(log_url, store_url) as (log, store):
@@ -205,6 +206,7 @@ def run(log_url: str | None, store_url: str | None, names: tuple[str, ...], batc
         until_caught_up: bool) -> None:
     """Fold new events into the views NAME... (default: all) until Ctrl-C."""
     chosen = _pick(names, False)
+    tune_gc()
 
     async def main() -> None:
         stop = asyncio.Event()
