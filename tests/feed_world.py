@@ -48,7 +48,8 @@ class World:
                     event_id=new_event_id(), ts=ts, video_id=vid, creator_id=creator,
                     caption=f"a {t} clip", hashtags=(t, f"{t}life"), sound_id=f"s-{t}-{i % 7}",
                     sound_title=f"{t} tune"))
-                batch.append(VideoPublished(event_id=new_event_id(), ts=ts + 1, video_id=vid, creator_id=creator))
+                batch.append(VideoPublished(event_id=new_event_id(), ts=ts + 1, video_id=vid,
+                                            creator_id=creator))
         self.apply(batch)
 
     def apply(self, events: Sequence[Event]) -> None:
@@ -66,8 +67,9 @@ class World:
 
     def service(self, *, config: FeedConfig | None = None, **ports: object) -> FeedService:
         kwargs: dict[str, object] = {
-            "states": self.states, "ranker": PriorRanker(), "trending": ViewTrending(self.trending, ttl_s=0.0),
-            "features": ViewFeatures(self.features), "impressions": self,
+            "states": self.states, "ranker": PriorRanker(),
+            "trending": ViewTrending(self.trending, ttl_s=0.0), "features": ViewFeatures(self.features),
+            "impressions": self,
         }
         kwargs.update(ports)
         return FeedService(self.catalogue, config=config or FeedConfig(await_impressions=True),

@@ -39,7 +39,9 @@ from projections.moderation import DEMOTE_AFTER
 
 from .ann import AnnIndex
 
-__all__ = ["Catalogue", "CatalogueParams", "Details", "VideoEncoder", "is_catalogue_event"]
+__all__ = [
+    "Catalogue", "CatalogueParams", "CatalogueRetriever", "Details", "VideoEncoder", "is_catalogue_event",
+]
 
 VISIBLE, MATURE, DEMOTED = 1, 2, 4
 NONE = -1
@@ -338,3 +340,15 @@ class Catalogue:
                 self.by_hashtag.setdefault(h, deque(maxlen=per)).append(label)
         self.fresh.extend(meta["fresh"])
         return self, dict(meta["extra"])
+
+
+class CatalogueRetriever:
+    """The ``Retriever`` port over a catalogue's own HNSW index (in-process: no hop, no copy)."""
+
+    def __init__(self, catalogue: Catalogue, *, ef: int | None = None) -> None:
+        self.catalogue = catalogue
+        self.ef = ef
+
+    async def search(self, vector: npt.NDArray[np.float32], k: int) -> tuple[list[int], list[float]]:
+        labels, sims = self.catalogue.index.query(vector, k, ef=self.ef)
+        return labels.tolist(), sims.tolist()

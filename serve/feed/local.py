@@ -31,10 +31,10 @@ class LocalUserStates:
             return
         if isinstance(event, USER_EVENTS):
             uid = event.user_id
-            state = self.users.get(uid)
-            if state is None:
-                state = self.users[uid] = new_state(uid, self.params)
-            step(state, event, self.directory.get, self.params)
+            user = self.users.get(uid)
+            if user is None:
+                user = self.users[uid] = new_state(uid, self.params)
+            step(user, event, self.directory.get, self.params)
 
     async def get_state(self, user_id: str, *, timeout_s: float | None = None) -> UserView:
         state = self.users.get(user_id)

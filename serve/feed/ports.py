@@ -2,7 +2,8 @@
 
 Each has real implementations: ``UserStates`` is ``actors.shards.ShardRouter`` (or
 ``local.LocalUserStates``, the same pure shard fold in-process); ``Trending`` and ``Features`` are
-``views.ViewTrending`` / ``views.ViewFeatures`` over the projections' stores; ``Ranker`` is
+``views.ViewTrending`` / ``views.ViewFeatures`` over the projections' stores; ``Retriever`` is
+``catalogue.CatalogueRetriever`` (the replica's in-memory HNSW index); ``Ranker`` is
 ``scoring.PriorRanker`` or ``scoring.TorchRanker`` in-process, or ``serve.ranking.ServeRanker``
 through the ranking deployment; ``ImpressionSink`` is the ingress's appender or an ``EventLog``.
 """
@@ -19,7 +20,7 @@ from actors.view import UserView
 from events.schema import Event
 from projections.features import UserFeatures, VideoFeatures
 
-__all__ = ["Features", "ImpressionSink", "Ranker", "Scores", "Trending", "UserStates"]
+__all__ = ["Features", "ImpressionSink", "Ranker", "Retriever", "Scores", "Trending", "UserStates"]
 
 #: Head name -> one value per candidate row (probabilities; ``watch`` is expected log1p seconds).
 Scores = dict[str, npt.NDArray[np.float32]]
@@ -28,6 +29,13 @@ Scores = dict[str, npt.NDArray[np.float32]]
 @runtime_checkable
 class UserStates(Protocol):
     async def get_state(self, user_id: str, *, timeout_s: float | None = None) -> UserView: ...
+
+
+@runtime_checkable
+class Retriever(Protocol):
+    async def search(self, vector: npt.NDArray[np.float32], k: int) -> tuple[list[int], list[float]]:
+        """Catalogue labels nearest to ``vector`` (inner product) and their similarities, best first."""
+        ...
 
 
 @runtime_checkable

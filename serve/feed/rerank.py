@@ -7,9 +7,9 @@ Pure (the random source is passed in). Steps:
    rate from its Beta posterior ``Beta(a + completes, b + views - completes)`` and the best draws
    win — so a new video that completes well is shown more, one that does not fades, and videos
    nobody has seen yet get their chance.
-2. Every other slot takes the best remaining candidate by (score - lowest score) x ``decay`` **
-   (earlier picks of its creator + half the earlier picks of its most-repeated hashtag): diversity
-   without a hard cap, so a user deep in one topic still gets mostly that topic.
+2. Every other slot takes the best remaining candidate by its score scaled into [0.5, 1] x ``decay``
+   ** (earlier picks of its creator + a quarter of the earlier picks of its most-repeated hashtag):
+   diversity without a hard cap, so a user deep in one topic still gets mostly that topic.
 3. Never the same creator or sound as the previous video; only when no candidate satisfies that (a
    catalogue of one creator) is the rule relaxed.
 """
@@ -74,6 +74,7 @@ def rerank(items: Sequence[Item], count: int, *, explore_share: float,
     explore_ids = {it.label for it in chosen}
     explore_q = list(chosen)  # best draw first
     lo = min(it.score for it in items)
+    span = max(max(it.score for it in items) - lo, 1e-9)
     rest = sorted((it for it in items if it.label not in explore_ids), key=lambda it: -it.score)
     page: list[Item] = []
     creators: Counter[int] = Counter()
@@ -87,12 +88,15 @@ def rerank(items: Sequence[Item], count: int, *, explore_share: float,
                 explore_q.remove(pick)
                 pick.explore = True
         if pick is None:
-            pick = _best(rest, prev, creators, tags, lo, decay)
-            if pick is None and explore_q:  # nothing else left: fill from the exploration picks
-                pick = next((it for it in explore_q if not _conflicts(it, prev)), explore_q[0])
-                explore_q.remove(pick)
-                pick.explore = True
-            elif pick is not None:
+            pick = _best(rest, prev, creators, tags, lo, span, decay)
+            if (pick is None or _conflicts(pick, prev)) and explore_q:
+                # nothing else fits here: take an exploration pick early rather than break the rule
+                alt = next((it for it in explore_q if not _conflicts(it, prev)), None)
+                if alt is not None or pick is None:
+                    pick = alt or explore_q[0]
+                    explore_q.remove(pick)
+                    pick.explore = True
+            if pick is not None and not pick.explore:
                 rest.remove(pick)
         if pick is None:
             break
@@ -105,7 +109,7 @@ def rerank(items: Sequence[Item], count: int, *, explore_share: float,
 
 
 def _best(rest: list[Item], prev: Item | None, creators: Counter[int], tags: Counter[int], lo: float,
-          decay: float, tag_weight: float = 0.5) -> Item | None:
+          span: float, decay: float, tag_weight: float = 0.25) -> Item | None:
     best: Item | None = None
     best_v = -1.0
     fallback: Item | None = None
@@ -113,7 +117,7 @@ def _best(rest: list[Item], prev: Item | None, creators: Counter[int], tags: Cou
         repeat = float(creators[it.creator]) if it.creator >= 0 else 0.0
         if it.hashtags:
             repeat += tag_weight * max(tags[h] for h in it.hashtags)
-        v = (it.score - lo + 1e-6) * decay**repeat
+        v = (0.5 + 0.5 * (it.score - lo) / span) * decay**repeat
         if _conflicts(it, prev):
             if fallback is None:
                 fallback = it

@@ -32,7 +32,7 @@ def _logit(p: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 
 
 def _sigmoid(z: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)  # type: ignore[no-any-return]
+    return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
 
 
 def blend(scores: Scores, weights: dict[str, float]) -> npt.NDArray[np.float64]:

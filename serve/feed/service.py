@@ -35,14 +35,14 @@ from projections.features import UserFeatures, VideoFeatures
 from .breaker import CircuitBreaker
 from .cache import LastFeeds
 from .candidates import Candidate, Pool, affinity_names, fresh_sample, trending_candidates, user_vector
-from .catalogue import DEMOTED, Catalogue
+from .catalogue import DEMOTED, Catalogue, CatalogueRetriever
 from .config import FeedConfig, FeedContext
 from .cursor import Cursor, CursorCodec
 from .errors import CircuitOpenError, StageFailedError, StageTimeoutError
 from .features import build_rows
 from .filters import Viewer, viewer_of
 from .page import FeedItem, FeedPage
-from .ports import Features, ImpressionSink, Ranker, Trending, UserStates
+from .ports import Features, ImpressionSink, Ranker, Retriever, Trending, UserStates
 from .rerank import Item, rerank
 from .scoring import blend
 
@@ -69,9 +69,10 @@ class _Clock:
 class FeedService:
     def __init__(self, catalogue: Catalogue, *, states: UserStates, ranker: Ranker | None,
                  trending: Trending | None = None, features: Features | None = None,
-                 impressions: ImpressionSink | None = None, config: FeedConfig | None = None,
-                 rng: random.Random | None = None) -> None:
+                 impressions: ImpressionSink | None = None, retriever: Retriever | None = None,
+                 config: FeedConfig | None = None, rng: random.Random | None = None) -> None:
         self.catalogue = catalogue
+        self.retriever: Retriever = retriever or CatalogueRetriever(catalogue)
         self.states = states
         self.ranker = ranker
         self.trending = trending
@@ -182,8 +183,8 @@ class FeedService:
         pool = Pool(cat, viewer, cfg.max_candidates)
         uvec = user_vector(view, now, cfg.short_weight)
         if uvec is not None:
-            labels, sims = cat.index.query(uvec, cfg.ann_k)
-            pool.offer("ann", labels.tolist(), sims.tolist())
+            labels, sims = await self.retriever.search(uvec, cfg.ann_k)
+            pool.offer("ann", labels, sims)
         for rank, creator in enumerate(view.following[: cfg.following_creators]):
             labels_f = cat.recent("creator", creator, cfg.per_creator)
             pool.offer("following", labels_f, [0.6 - 0.01 * rank] * len(labels_f))
@@ -278,9 +279,9 @@ class FeedService:
         for scope in self._scopes(region):
             if len(pool.items) >= count * 2:
                 break
-            items = await self._trending(scope)
+            top = await self._trending(scope)
             src = "trending_region" if scope.startswith("region:") else "trending_global"
-            if pool.offer_ids(src, [(v, 0.45 * s) for v, s in trending_candidates(items)]):
+            if pool.offer_ids(src, [(v, 0.45 * s) for v, s in trending_candidates(top)]):
                 used.append("global trending" if scope == "global" else f"trending in {region}")
         if len(pool.items) < count:
             fresh = list(reversed(cat.fresh))[: cfg.fresh_window]

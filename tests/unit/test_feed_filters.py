@@ -1,0 +1,162 @@
+"""Feed filters over the real catalogue and shard folds: seen, unpublished, removed, demoted, age-gated,
+not-interested creators and sounds; and the catalogue index kept in step with the log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from events.ids import new_event_id, now_us
+from events.schema import (
+    ModerationDecided,
+    NotInterested,
+    Reported,
+    ReviewDecided,
+    VideoDetailsSubmitted,
+    VideoPublished,
+    VideoRemoved,
+)
+from serve.feed import Catalogue, FeedConfig
+from serve.feed.catalogue import DEMOTED
+from serve.feed.filters import viewer_of
+from tests.feed_world import World
+
+
+def _ev(cls: type, **kw: object) -> object:
+    return cls(event_id=new_event_id(), ts=now_us(), **kw)
+
+
+async def _all_pages(w: World, user: str, pages: int = 6, count: int = 20) -> list[str]:
+    svc = w.service(config=FeedConfig(await_impressions=True))
+    out: list[str] = []
+    cursor = None
+    for _ in range(pages):
+        page = await svc.get_page(user, count, cursor)
+        cursor = page.cursor
+        out += [i.video_id for i in page.items]
+    return out
+
+
+@pytest.mark.asyncio
+async def test_seen_videos_are_not_served_again() -> None:
+    w = World()
+    w.register("u")
+    watched = [f"v-cats-{k}" for k in range(10)]
+    for v in watched:
+        w.engage("u", v)
+    view = await w.states.get_state("u")
+    viewer = viewer_of(w.catalogue, "u", view, birth_year=None, served=())
+    for v in watched:
+        assert not viewer.admits(w.catalogue, w.catalogue.label_of[v])
+    served = await _all_pages(w, "u")
+    assert not set(served) & set(watched)
+    assert any(w.topic_of[v] == "cats" for v in served)  # the topic itself is still served
+
+
+@pytest.mark.asyncio
+async def test_unpublished_and_removed_videos_are_never_served() -> None:
+    w = World(per_topic=10)
+    w.apply([_ev(VideoDetailsSubmitted, video_id="draft", creator_id="c-x", caption="cats",
+                 hashtags=("cats",))])  # details but never published
+    w.apply([_ev(VideoRemoved, video_id="v-cats-3", reason="spam", by="moderator")])
+    cat = w.catalogue
+    assert "draft" not in cat.label_of
+    label = cat.label_of["v-cats-3"]
+    assert not cat.visible(label)
+    got, _ = cat.index.query(cat.index.vectors[label], 5)
+    assert label not in got.tolist()  # marked deleted in the HNSW graph
+    w.register("u")
+    w.engage("u", "v-cats-4")
+    served = await _all_pages(w, "u", pages=3)
+    assert "draft" not in served and "v-cats-3" not in served
+    w.apply([_ev(VideoPublished, video_id="v-cats-3", creator_id="c-cats-3")])  # reinstated
+    assert cat.visible(label) and label in cat.index.query(cat.index.vectors[label], 5)[0].tolist()
+
+
+@pytest.mark.asyncio
+async def test_private_videos_stay_out_of_the_feed() -> None:
+    w = World(per_topic=5)
+    w.apply([_ev(VideoDetailsSubmitted, video_id="mine", creator_id="c1", privacy="private"),
+             _ev(VideoPublished, video_id="mine", creator_id="c1")])
+    assert "mine" not in w.catalogue.label_of
+
+
+@pytest.mark.asyncio
+async def test_mature_videos_only_reach_adults() -> None:
+    w = World(per_topic=10)
+    mature = [f"v-dance-{k}" for k in range(10)]
+    w.apply([_ev(ModerationDecided, video_id=v, decision="approve", age_rating="mature") for v in mature])
+    year = 2026 - 15
+    w.register("teen", birth_year=year)
+    w.register("adult", birth_year=1980)
+    w.register("unknown", birth_year=None)
+    for user in ("teen", "adult", "unknown"):
+        w.engage(user, "v-dance-0" if user == "adult" else "v-cats-0")
+    assert not set(await _all_pages(w, "teen", pages=4)) & set(mature)
+    assert not set(await _all_pages(w, "unknown", pages=4)) & set(mature)
+    assert set(await _all_pages(w, "adult", pages=4)) & set(mature)
+
+
+@pytest.mark.asyncio
+async def test_not_interested_creator_and_sound_are_dropped() -> None:
+    w = World()
+    w.register("u")
+    for k in range(6):
+        w.engage("u", f"v-cats-{10 + k}")
+    # creator c-cats-1 (videos 1, 11, 21, ...) and sound s-cats-2 (videos 2, 9, 16, ...)
+    w.apply([_ev(NotInterested, user_id="u", video_id="v-cats-1", creator_id="c-cats-1"),
+             _ev(NotInterested, user_id="u", video_id="v-cats-2", sound_id="s-cats-2")])
+    served = await _all_pages(w, "u", pages=4)
+    cats = [v for v in served if w.topic_of[v] == "cats"]
+    assert len(cats) >= 20
+    cat = w.catalogue
+    assert all(cat.creator_of(cat.label_of[v]) != "c-cats-1" for v in served)
+    assert all(cat.sound_of(cat.label_of[v]) != "s-cats-2" for v in served)
+
+
+@pytest.mark.asyncio
+async def test_demoted_after_more_than_ten_reporters_and_ranked_lower() -> None:
+    w = World(per_topic=20)
+    cat = w.catalogue
+    target = "v-cats-5"
+    label = cat.label_of[target]
+    w.apply([_ev(Reported, user_id="same", video_id=target, reason="spam") for _ in range(20)])
+    assert not cat.flags[label] & DEMOTED  # one user counts once
+    w.apply([_ev(Reported, user_id=f"r{k}", video_id=target, reason="spam") for k in range(9)])
+    assert not cat.flags[label] & DEMOTED  # 10 reporters
+    w.apply([_ev(Reported, user_id="r9", video_id=target, reason="spam")])
+    assert cat.flags[label] & DEMOTED  # more than 10
+
+    async def score_of(user: str) -> float:
+        w.register(user)
+        for k in range(8):
+            w.engage(user, f"v-cats-{k + 10}")
+        page = await w.service().get_page(user, 50)
+        return next(i.score for i in page.items if i.video_id == target)
+
+    demoted = await score_of("u1")
+    w.apply([_ev(ReviewDecided, video_id=target, moderator_id="m", decision="approve")])
+    assert not cat.flags[label] & DEMOTED  # a reviewer cleared it
+    cleared = await score_of("u2")
+    assert demoted == pytest.approx(cleared * 0.5, rel=0.05)
+
+
+def test_catalogue_snapshot_round_trip(tmp_path: Path) -> None:
+    w = World(per_topic=30)
+    w.apply([_ev(VideoRemoved, video_id="v-cats-0")])
+    w.catalogue.save(tmp_path / "snap", {"positions": {0: 5}})
+    loaded, extra = Catalogue.load(tmp_path / "snap")
+    assert extra == {"positions": {0: 5}}
+    cat = w.catalogue
+    assert loaded.video_ids == cat.video_ids and len(loaded) == len(cat)
+    assert (loaded.flags[: len(cat.video_ids)] == cat.flags[: len(cat.video_ids)]).all()
+    q = cat.index.vectors[cat.label_of["v-dance-4"]]
+    assert loaded.index.query(q, 10)[0].tolist() == cat.index.query(q, 10)[0].tolist()
+    assert loaded.recent("hashtag", "dance", 5) == cat.recent("hashtag", "dance", 5)
+    assert not loaded.visible(loaded.label_of["v-cats-0"])
+    loaded.observe(_ev(VideoDetailsSubmitted, video_id="n1", creator_id="c-new", hashtags=("cats",)))
+    loaded.observe(_ev(VideoPublished, video_id="n1", creator_id="c-new"))
+    assert loaded.recent("creator", "c-new", 3) == [loaded.label_of["n1"]]
+    assert np.isclose(np.linalg.norm(loaded.index.vectors[loaded.label_of["n1"]]), 1.0)
