@@ -39,6 +39,7 @@ def run_moderation_bench(
     from events.schema import ProtectedSoundRegistered, VideoTranscoded
     from media.fingerprint import audio_fingerprint
     from media.probe import probe
+    from media.results import ProbeResult
     from media.synth import make_clip
     from media.vfingerprint import video_fingerprint
     from moderation.config import ModerationConfig
@@ -67,12 +68,13 @@ def run_moderation_bench(
                     fingerprint=fp.fingerprint,
                 )
             )
-        clips = []
+        clips: list[tuple[Path, str | None, tuple[str, ...]]] = []
         for i in range(videos):
             path = make_clip(root / f"v{i}.mp4", seconds, 360, 640, seed=seed * 1000 + i, gop=60)
-            afp = audio_fingerprint(path)
-            vfp = video_fingerprint(path, probe(path))
-            clips.append((path, afp.fingerprint if afp else None, vfp))
+            audio = audio_fingerprint(path)
+            probed = probe(path)
+            assert isinstance(probed, ProbeResult)
+            clips.append((path, audio.fingerprint if audio else None, video_fingerprint(path, probed)))
         rng = np.random.default_rng(seed)
         for i in range(seen):  # earlier uploads: a random 64-bit pHash per second of video
             fp_seen = tuple(f"{int(x):016x}" for x in rng.integers(0, 2**63, int(seconds)))
@@ -102,7 +104,7 @@ def run_moderation_bench(
         decisions: dict[str, int] = {}
         cpu0 = time.process_time()
         t0 = time.perf_counter()
-        for i, (path, afp, vfp) in enumerate(clips):
+        for i, (path, afp_text, vfp) in enumerate(clips):
             start = time.perf_counter()
             frames = keyframes_from_file(path, config.max_keyframes, config.frame_side)
             inputs = ModerationInputs(
@@ -110,7 +112,7 @@ def run_moderation_bench(
                 creator_id=f"c{i}",
                 frames=frames,
                 caption=CAPTIONS[i % len(CAPTIONS)],
-                audio_fingerprint=afp,
+                audio_fingerprint=afp_text,
                 video_fingerprint=vfp,
             )
             scores = ensemble.score(inputs)
