@@ -9,6 +9,9 @@ which replays the log. Demotion (> 10 reports) needs no event: the feed filter r
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import msgspec
 import structlog
 
@@ -76,6 +79,16 @@ class ReportsReactor:
             self._pending.update(due)
             log.info("removed by reports", videos=due)
         return due
+
+    async def run(self, stop: asyncio.Event, poll_s: float = 1.0) -> None:
+        """Step every ``poll_s`` until ``stop`` is set (a log or store hiccup is logged and retried)."""
+        while not stop.is_set():
+            try:
+                await self.step()
+            except Exception as exc:
+                log.error("reports reactor step failed", error=repr(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), poll_s)
 
     def flags(self, video_id: str) -> mod.VideoFlags:
         return mod.video_flags(self.view, video_id)
