@@ -38,5 +38,16 @@ __all__ = [
     "TorchRanker",
     "ViewFeatures",
     "ViewTrending",
+    "build_feed_service",
     "load_ranker",
+    "ranking_app",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # the wiring imports Ray Serve: loaded on first use, so the pure pipeline imports stay light
+    if name in ("build_feed_service", "ranking_app"):
+        from . import wiring
+
+        return getattr(wiring, name)
+    raise AttributeError(name)

@@ -100,19 +100,24 @@ class TorchRanker:
                    path)
 
 
-def load_ranker(uri: str | None) -> PriorRanker | TorchRanker:
-    """The ranker at ``uri`` (a ``file://`` or plain path saved by ``TorchRanker.save``), else the prior."""
+def load_ranker(uri: str | None, *, version: str | None = None) -> PriorRanker | TorchRanker:
+    """The ranker artifact at ``uri`` (``ml.registry`` format: a dict with ``state_dict``,
+    ``features``, ``n_features`` and optionally ``config``), else the prior ranker.
+
+    Raises ``ValueError`` when the artifact was trained on another feature layout than
+    ``FEATURES``: feeding it the feed's rows would give meaningless scores.
+    """
     if not uri:
         return PriorRanker()
-    import torch
+    from ml.ranker import MultiTaskRanker, RankerConfig
+    from ml.registry import load_artifact
 
-    from ml.ranker import MultiTaskRanker
-
-    path = uri.removeprefix("file://")
-    blob = torch.load(path, map_location="cpu", weights_only=False)  # our own artifact
-    if tuple(blob["features"]) != FEATURES:
-        raise ValueError(f"ranker artifact {uri} was trained on other features than the feed builds; "
-                         "retrain it with serve.feed.features.FEATURES")
-    model = MultiTaskRanker(int(blob["n_features"]), blob["config"])
+    blob = load_artifact(uri)
+    if tuple(blob.get("features", ())) != FEATURES:
+        head = tuple(blob.get("features", ()))[:4]
+        raise ValueError(f"ranker artifact {uri} was trained on features {head}... but the feed builds "
+                         "serve.feed.features.FEATURES; train the ranker on those rows")
+    cfg = blob.get("config")
+    model = MultiTaskRanker(int(blob["n_features"]), cfg if isinstance(cfg, RankerConfig) else RankerConfig())
     model.load_state_dict(blob["state_dict"])
-    return TorchRanker(model, version=str(blob.get("version", "0")))
+    return TorchRanker(model, version=version or str(blob.get("version", "0")))

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -70,8 +70,11 @@ class FeedService:
     def __init__(self, catalogue: Catalogue, *, states: UserStates, ranker: Ranker | None,
                  trending: Trending | None = None, features: Features | None = None,
                  impressions: ImpressionSink | None = None, retriever: Retriever | None = None,
-                 config: FeedConfig | None = None, rng: random.Random | None = None) -> None:
+                 config: FeedConfig | None = None, rng: random.Random | None = None,
+                 startup: Callable[[], Awaitable[None]] | None = None) -> None:
         self.catalogue = catalogue
+        self._startup = startup  # e.g. the catalogue's catch-up with the log, awaited before the first page
+        self._started: asyncio.Future[None] | None = None
         self.retriever: Retriever = retriever or CatalogueRetriever(catalogue)
         self.states = states
         self.ranker = ranker
@@ -109,6 +112,14 @@ class FeedService:
         breaker.success()
         return result
 
+    async def start(self) -> None:
+        """Run the startup hook once (concurrent callers wait for the same run)."""
+        if self._startup is None:
+            return
+        if self._started is None:
+            self._started = asyncio.ensure_future(self._startup())
+        await asyncio.shield(self._started)
+
     async def drain(self) -> None:
         """Wait for background impression appends (tests, shutdown)."""
         while self._pending:
@@ -120,6 +131,8 @@ class FeedService:
                        context: FeedContext | None = None) -> FeedPage:
         """One page of ``user_id``'s feed. Raises ``BadCursorError`` for a cursor not issued to them;
         every dependency failure is absorbed by the fallback chain instead."""
+        if self._startup is not None and (self._started is None or not self._started.done()):
+            await self.start()
         cfg = self.config
         ctx = context or FeedContext()
         clock = _Clock()
