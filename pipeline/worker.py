@@ -2,10 +2,12 @@
 
 ``process_video`` is a plain function (tests and benchmarks call it directly; ``coordinator`` runs it
 with ``ray.remote(num_cpus=1)``). It copies the upload out of the blob store into a private temp
-directory, probes it in the media sandbox, transcodes it once (thumbnail and pHash collectors ride on
-the decoded frames), fingerprints the audio, and uploads every output under server-generated keys,
-the master playlist last. It returns ``WorkDone`` or ``WorkRejected`` (a clean rejection: the file is
-not an acceptable video, never retried); anything it raises is a failure the coordinator retries.
+directory and checks its SHA-256 against ``VideoUploaded``, probes it in the media sandbox, then runs
+``media.process.process_video_sandboxed`` (one decode: HLS ladder, thumbnails, pHashes, plus the
+Chromaprint print, in a resource-limited child so a libav crash fails only this attempt) and uploads
+every output under server-generated keys, the master playlist last. It returns ``WorkDone`` or
+``WorkRejected`` (a clean rejection: not an acceptable video, never retried); anything it raises is a
+failure the coordinator retries.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class WorkSpec(msgspec.Struct, frozen=True, kw_only=True):
     thumbnail_sizes: tuple[int, ...] = (720, 240)
     fingerprint_interval_s: float = 1.0
     timeout_s: float = 1800.0  # one attempt; a Ray task past it is cancelled and the attempt fails
+    sandboxed: bool = True  # process in a resource-limited child (a libav crash fails the attempt only)
 
 
 class WorkItem(msgspec.Struct, frozen=True, kw_only=True):
@@ -95,13 +98,11 @@ def process_video(item: WorkItem, blobs: BlobSpec, spec: WorkSpec | None = None)
     """Do the media work for one upload; see the module docstring."""
     import hashlib
 
-    from media.fingerprint import audio_fingerprint
     from media.ladder import LadderConfig
     from media.probe import probe
+    from media.process import process_video as media_process_video
+    from media.process import process_video_sandboxed
     from media.results import ProbeLimits, Rejection
-    from media.thumbnails import ThumbnailCollector
-    from media.transcode import transcode
-    from media.vfingerprint import VideoHasher
 
     spec = spec or WorkSpec()
     video_id = item.video_id
@@ -133,31 +134,33 @@ def process_video(item: WorkItem, blobs: BlobSpec, spec: WorkSpec | None = None)
                 return WorkRejected(reason_code=outcome.reason_code, message=outcome.message)
 
             t0 = time.perf_counter()
-            thumbs = ThumbnailCollector(outcome.duration_s)
-            hasher = VideoHasher(outcome.duration_s, spec.fingerprint_interval_s)
-            ladder = transcode(
-                src, work / "hls", outcome, spec.ladder or LadderConfig(), taps=[thumbs, hasher]
+            run = process_video_sandboxed if spec.sandboxed else media_process_video
+            processed = run(
+                src,
+                work / "out",
+                outcome,
+                spec.ladder or LadderConfig(),
+                thumbnail_sizes=spec.thumbnail_sizes,
+                hash_interval_s=spec.fingerprint_interval_s,
             )
-            seconds["transcode"] = time.perf_counter() - t0
-
-            t0 = time.perf_counter()
-            thumb_set = thumbs.write(work / "thumbs", spec.thumbnail_sizes)
-            afp = audio_fingerprint(src, outcome.container, outcome.duration_s) if outcome.has_audio else None
-            seconds["thumbnails_fingerprints"] = time.perf_counter() - t0
+            ladder, thumb_set = processed.transcode, processed.thumbnails
+            afp = processed.audio_fingerprint
+            seconds["process"] = time.perf_counter() - t0
 
             t0 = time.perf_counter()
             prefix = hls_prefix(video_id)
             files = ladder.files()
+            hls_dir = Path(ladder.out_dir)
             master = files[0]
             for rel in files[1:]:  # renditions and segments first, the master playlist last
-                store.put_file(f"{prefix}/{rel}", work / "hls" / rel, content_type=_ctype(rel))
+                store.put_file(f"{prefix}/{rel}", hls_dir / rel, content_type=_ctype(rel))
             thumb_keys = []
             for th in thumb_set.files:
                 key = join_key("videos", video_id, "thumbs", Path(th.path).name)
                 store.put_file(key, th.path, content_type="image/jpeg")
                 thumb_keys.append(key)
             master_key = f"{prefix}/{master}"
-            store.put_file(master_key, work / "hls" / master, content_type=_ctype(master))
+            store.put_file(master_key, hls_dir / master, content_type=_ctype(master))
             seconds["upload"] = time.perf_counter() - t0
     finally:
         store.close()
@@ -179,7 +182,7 @@ def process_video(item: WorkItem, blobs: BlobSpec, spec: WorkSpec | None = None)
         renditions=renditions,
         thumbnail_keys=tuple(thumb_keys),
         audio_fingerprint=None if afp is None else afp.fingerprint,
-        video_fingerprint=tuple(hasher.hashes),
+        video_fingerprint=processed.video_fingerprint,
         encoder=ladder.encoder,
         seconds={k: round(v, 3) for k, v in seconds.items()},
     )
