@@ -282,9 +282,10 @@ class ProjectionRunner:
     async def _process(self, records: list[Record], *, pipelined: bool = False) -> int:
         """Fold ``records`` and commit them with the new offsets; return how many were dead-lettered.
 
-        ``pipelined``: return once the commit is started; it runs in a thread while the next batch
-        folds (at most one commit is in flight; ``flush`` waits for it). A crash still leaves the
-        store at a batch boundary, and a failed commit resets the runner to the store's checkpoint.
+        ``pipelined``: return once the commit is started; with a remote store it runs in a thread
+        while the next batch folds (at most one commit is in flight; ``flush`` waits for it). A
+        crash still leaves the store at a batch boundary, and a failed commit resets the runner to
+        the store's checkpoint.
         """
         try:
             return await self._process_unsafe(records, pipelined)
@@ -307,8 +308,12 @@ class ProjectionRunner:
             await inflight
 
     async def _commit(self, puts: dict[str, bytes], deletes: list[str], ckpt: Checkpoint) -> None:
-        # in a thread: the loop keeps folding, reading ahead and serving other runners meanwhile
-        await asyncio.to_thread(self.store.commit, self.name, puts, deletes, ckpt)
+        if self.store.remote:
+            # a thread waits on the server while the loop folds the next batch and reads ahead
+            await asyncio.to_thread(self.store.commit, self.name, puts, deletes, ckpt)
+        else:
+            # in-process CPU work (SQLite): a thread would only hand the GIL back and forth per row
+            self.store.commit(self.name, puts, deletes, ckpt)
         await self._commit_group(ckpt.offsets)
 
     async def _process_unsafe(

@@ -75,6 +75,9 @@ class ViewStore(Protocol):
     #: Events per commit this backend handles well while a runner catches up (a rebuild): big enough
     #: to write each page/structure once for many entries, small enough not to stall other clients.
     catchup_batch: int
+    #: True when a commit mostly waits on a server (Redis): the runner overlaps it with folding in a
+    #: thread. False for in-process stores, whose commits are CPU work under the GIL.
+    remote: bool
 
     def get_many(self, view: str, keys: Iterable[str]) -> dict[str, bytes]:
         """The stored values of ``keys`` (missing keys are absent from the result)."""

@@ -15,6 +15,7 @@ class MemoryStore:
     """A ``ViewStore`` in dicts; a lock makes each ``commit`` atomic for threads of this process."""
 
     catchup_batch = 50_000
+    remote = False
 
     def __init__(self, url: str = "memory://") -> None:
         self.url = url

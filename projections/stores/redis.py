@@ -101,6 +101,7 @@ class RedisStore:
     """A ``ViewStore`` in Redis (see the module docstring for the layout and atomicity)."""
 
     catchup_batch = 10_000  # a commit script blocks the server: ~5 µs per entry
+    remote = True
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -53,6 +53,7 @@ class SqliteStore:
     """A ``ViewStore`` in one SQLite file (see the module docstring for the pragmas and why)."""
 
     catchup_batch = 50_000
+    remote = False
 
     def __init__(self, url: str, path: str) -> None:
         self.url = url
