@@ -6,9 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages the suite and the benchmarks use (installed when missing; you are root on CI).
-SYSTEM_PACKAGES := redis-server ffmpeg libchromaprint1 libchromaprint-tools
+SYSTEM_PACKAGES := redis-server ffmpeg libchromaprint1 libchromaprint-tools chromium chromium-driver
 
-.PHONY: install system test test-fast lint typecheck demo bench clean
+.PHONY: install system test test-fast lint typecheck demo bench clean web
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ demo: install
 
 bench: install system
 	$(BIN)/reel bench log --url file://$(CURDIR)/.reel/bench-log --events 500000 --json
+
+# Rebuild the web client's committed bundle (web/dist) from web/src; needs the npm registry. Not run by `test`.
+web:
+	cd web && npm ci && npm run build
 
 clean:
 	rm -rf $(VENV) .reel .pytest_cache .mypy_cache .ruff_cache
