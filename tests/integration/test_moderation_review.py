@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from blobs import open_blobs
 from events import EventLog, open_log
 from events.ids import new_event_id, now_us
 from events.schema import (
@@ -39,6 +40,7 @@ from moderation.errors import (
     ReviewerConflictError,
 )
 from moderation.feed_filter import FeedFilter
+from moderation.port import keyframe_keys
 from moderation.reports import ReportsReactor
 from moderation.review import ReviewService
 from projections import catalog
@@ -173,12 +175,23 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     await log.close()
 
 
-async def test_queue_lists_held_videos_oldest_first_with_scores_and_sla_age(world: World) -> None:
+async def test_queue_lists_held_videos_oldest_first_with_scores_and_sla_age(
+    world: World, tmp_path: Path
+) -> None:
     await world.video("old", decision="review", scores={"nudity": 0.8, "violence": None})
     await world.video("clean")
     await world.video("new", decision="review", scores={"nudity": 0.9, "violence": None})
+    blobs = open_blobs(f"file://{tmp_path / 'blobs'}")
+    for key in keyframe_keys("old", 2):
+        blobs.put_bytes(key, b"jpeg bytes")
+    world.service.blobs = blobs
     cards = await world.service.queue()
     assert [c.video_id for c in cards] == ["old", "new"]
+    assert cards[0].keyframe_urls == (
+        "https://cdn.example/videos/old/moderation/kf_00.jpg",
+        "https://cdn.example/videos/old/moderation/kf_01.jpg",
+    )
+    assert cards[1].keyframe_urls == ()
     assert cards[0].scores == {"nudity": 0.8, "violence": None} and cards[0].status == "in_review"
     assert cards[0].thumbnail_urls == ("https://cdn.example/videos/old/thumbs/720.jpg",)
     health = await world.service.stats(now=cards[0].queued_at + 3 * H)
