@@ -15,7 +15,14 @@ lifecycle lives on another partition. (A consumer's ``poll`` interleaves partiti
 to arrive; that would make the view depend on timing.)
 
 A fold that raises is retried (``max_attempts`` in all); then the event goes to the log's dead-letter
-path and the batch goes on without it. Store errors are not fold errors: they stop the runner.
+path and the batch goes on without it (a crash before the batch commits may park it twice). Store
+errors are not fold errors: they stop the runner.
+
+Speed (``reel bench projections``): each partition's next chunk is read ahead while the current one
+folds; a view that started empty (a rebuild) is wholly in the cache, so nothing is read back and the
+folds read a plain dict; values are encoded once per batch; while far behind, batches grow to the
+store's ``catchup_batch`` (each SQLite page / Redis structure is then written once for many entries);
+a remote store's commit runs in a thread while the next batch folds.
 """
 
 from __future__ import annotations
