@@ -70,7 +70,7 @@ def _handle(request: Request, exc: Exception) -> Response:
 
 def _typed_roots() -> tuple[type[Exception], ...]:
     """Every package's error root: handled in the app (not re-raised to the server like a bug)."""
-    from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
+    from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError, RayTaskError
     from ray.serve.exceptions import BackPressureError
 
     from actors.errors import ActorsError
@@ -81,7 +81,8 @@ def _typed_roots() -> tuple[type[Exception], ...]:
     from projections.errors import ProjectionsError
 
     return (ApiError, ActorsError, BlobError, EventsError, ModerationError, PipelineError,
-            ProjectionsError, BackPressureError, RayActorError, ActorUnavailableError, GetTimeoutError)
+            ProjectionsError, BackPressureError, RayActorError, ActorUnavailableError, GetTimeoutError,
+            RayTaskError)
 
 
 def create_api() -> FastAPI:

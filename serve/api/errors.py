@@ -84,6 +84,10 @@ def to_api_error(exc: BaseException) -> ApiError | None:
     """The API error for a typed error of another package (None: not ours to map, i.e. a bug -> 500)."""
     if isinstance(exc, ApiError):
         return exc
+    from ray.exceptions import RayTaskError
+
+    if isinstance(exc, RayTaskError) and isinstance(getattr(exc, "cause", None), BaseException):
+        return to_api_error(exc.cause)  # an error raised inside an actor (e.g. the log writer)
     from actors.errors import ShardUnavailableError
     from blobs.errors import BlobError, BlobNotFoundError, BlobTooLargeError, InvalidBlobKeyError
     from events.errors import EventValidationError, LogError

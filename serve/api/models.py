@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,9 +19,6 @@ __all__ = [
     "ShareRequest",
     "TokenResponse",
 ]
-
-Id = Field(min_length=1, max_length=128)
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -50,7 +47,8 @@ class TokenResponse(BaseModel):
 
 class PublishRequest(_Strict):
     description: str = Field("", max_length=2200)
-    hashtags: list[str] = Field(default_factory=list, max_length=30)
+    hashtags: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list,
+                                                                                max_length=30)
     music_id: str | None = Field(None, min_length=1, max_length=128)
     music_title: str | None = Field(None, max_length=300)
     privacy: Literal["public", "friends", "private"] = "public"
@@ -101,5 +99,6 @@ class AppealRequest(_Strict):
 
 
 class MarkReadRequest(_Strict):
-    ids: list[str] = Field(default_factory=list, max_length=500)
-    up_to_ts: int | None = Field(None, ge=0)
+    ids: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(default_factory=list,
+                                                                           max_length=500)
+    up_to_ts: int | None = Field(None, ge=0, le=2**62)
