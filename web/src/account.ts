@@ -52,7 +52,7 @@ export async function notificationsPage(setBadge: (n: number) => void): Promise<
       h("a", { class: "button primary", href: "#/account" }, "Sign up"));
   }
   const r = await get("/notifications?limit=50");
-  const icon: Record<string, string> = { like: "♥", comment: "💬", follow: "＋", trending: "🔥" };
+  const icon: Record<string, string> = { like: "♥", comment: "“", follow: "+", trending: "↑" };
   const list = h("ul", { class: "inbox" }, ...r.items.map((n: any) =>
     h("li", { class: n.read ? "" : "unread" }, h("span", { class: "ni" }, icon[n.kind] ?? "•"),
       h("span", {}, n.actor ? h("b", {}, n.actor.name + " ") : null, n.text),

@@ -4,6 +4,7 @@
 import { ApiError, type FeedPage, type PrefetchHint, type VideoCard, get, post, session } from "./api";
 import { Player } from "./player";
 import { actions, caption } from "./video_ui";
+import { icon } from "./icons";
 import { h } from "./ui";
 
 const AHEAD = 3;        // players preloading ahead of the current one
@@ -35,8 +36,8 @@ export class Feed {
     document.addEventListener("keydown", this.onKey);
     window.addEventListener("pagehide", this.onHide);
     const nav = h("div", { class: "feed-nav" },
-      h("button", { class: "icon", "aria-label": "previous video", onclick: () => this.go(this.index - 1) }, "▲"),
-      h("button", { class: "icon", "aria-label": "next video", onclick: () => this.go(this.index + 1) }, "▼"));
+      h("button", { class: "icon", "aria-label": "previous video", onclick: () => this.go(this.index - 1) }, icon("up")),
+      h("button", { class: "icon", "aria-label": "next video", onclick: () => this.go(this.index + 1) }, icon("down")));
     this.el.append(nav);
   }
 
@@ -96,7 +97,7 @@ export class Feed {
     el.style.transform = `translateY(${(this.slides.length - Math.max(0, this.index)) * 100}%)`;
     if (card.thumbnail_url) el.style.backgroundImage = `url("${card.thumbnail_url}")`;
     const slide: Slide = { card, el, player: null, shownAt: 0 };
-    const badge = h("button", { class: "mute", "aria-label": "unmute" }, "🔇 Tap to unmute");
+    const badge = h("button", { class: "mute", "aria-label": "unmute" }, icon("muted", 16), " Tap to unmute");
     const stage = h("div", { class: "stage", onclick: () => this.tap(slide, badge) });
     el.append(stage, badge, caption(card), actions(card, () => this.removeCreator(card)));
     this.slides.push(slide);

@@ -8,22 +8,23 @@ import { discoverPage, userPage } from "./discover";
 import { Feed } from "./feed";
 import { moderationPage } from "./moderation";
 import { uploadPage } from "./upload";
+import { icon } from "./icons";
 import { errorText, h } from "./ui";
 
 const main = h("main", { id: "view" });
 const badge = h("span", { class: "badge", hidden: true, "aria-label": "unread notifications" });
 let feed: Feed | null = null;
 
-function tab(href: string, icon: string, label: string, extra?: HTMLElement): HTMLElement {
-  return h("a", { href, class: "tab", "data-route": href.slice(2) || "feed" }, h("span", { class: "ti" }, icon),
+function tab(href: string, name: string, label: string, extra?: HTMLElement): HTMLElement {
+  return h("a", { href, class: "tab", "data-route": href.slice(2) || "feed" }, h("span", { class: "ti" }, icon(name)),
     h("span", { class: "tl" }, label), extra ?? null);
 }
 
-const modTab = tab("#/moderation", "🛡", "Review");
+const modTab = tab("#/moderation", "shield", "Review");
 const nav = h("nav", { class: "tabs" },
-  tab("#/", "⌂", "For You"), tab("#/discover", "⌕", "Discover"), tab("#/upload", "＋", "Upload"),
-  tab("#/notifications", "🔔", "Inbox", badge), tab("#/analytics", "📈", "Analytics"), modTab,
-  tab("#/account", "☺", "Me"));
+  tab("#/", "home", "For You"), tab("#/discover", "search", "Discover"), tab("#/upload", "plus", "Upload"),
+  tab("#/notifications", "bell", "Inbox", badge), tab("#/analytics", "chart", "Analytics"), modTab,
+  tab("#/account", "user", "Me"));
 
 function updateRole(s: Session | null): void {
   modTab.hidden = !(s && (s.role === "moderator" || s.role === "admin"));

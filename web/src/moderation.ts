@@ -51,7 +51,7 @@ export async function moderationPage(): Promise<HTMLElement> {
         h("h2", {}, "Review queue"),
         h("p", { class: hl.sla_breached ? "error" : "muted" },
           `${hl.size} waiting · oldest ${Math.round(hl.oldest_age_s / 60)} min (SLA ${Math.round(hl.sla_s / 3600)} h)`),
-        ...(r.items.length ? r.items.map((it: any) => item(it, load)) : [h("p", { class: "muted empty-queue" }, "Queue is empty. 🎉")]));
+        ...(r.items.length ? r.items.map((it: any) => item(it, load)) : [h("p", { class: "muted empty-queue" }, "Queue is empty.")]));
     } catch (e) { page.replaceChildren(h("p", { class: "error" }, errorText(e))); }
   };
   await load();

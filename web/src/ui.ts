@@ -47,7 +47,7 @@ export function sheet(title: string): { body: HTMLElement; close: () => void } {
   const back = h("div", { class: "sheet-back", onclick: (e: Event) => { if (e.target === back) close(); } },
     h("div", { class: "sheet", role: "dialog", "aria-label": title },
       h("div", { class: "sheet-head" }, h("b", {}, title),
-        h("button", { class: "icon", "aria-label": "close", onclick: close }, "✕")),
+        h("button", { class: "icon", "aria-label": "close", onclick: close }, "×")),
       body));
   document.body.append(back);
   return { body, close };

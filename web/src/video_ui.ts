@@ -2,6 +2,7 @@
 // (follow, like, comments sheet, share, not interested, report).
 
 import { ApiError, type VideoCard, del, get, post, session } from "./api";
+import { icon } from "./icons";
 import { ago, errorText, fmt, h, sheet, toast } from "./ui";
 
 const liked = new Set<string>();
@@ -37,7 +38,7 @@ export function caption(card: VideoCard): HTMLElement {
     h("a", { class: "who", href: `#/user/${encodeURIComponent(card.creator.id)}` }, `@${card.creator.name}`),
     text,
     card.music ? h("a", { class: "sound", href: `#/discover?sound=${encodeURIComponent(card.music.id)}` },
-      `♪ ${card.music.title}`) : null);
+      icon("music", 14), ` ${card.music.title}`) : null);
 }
 
 export function actions(card: VideoCard, onNotInterested: () => void): HTMLElement {
@@ -46,7 +47,7 @@ export function actions(card: VideoCard, onNotInterested: () => void): HTMLEleme
   const commentCount = h("span", { class: "count" }, fmt(card.stats.comments));
   const shareCount = h("span", { class: "count" }, fmt(card.stats.shares));
   const likeBtn = h("button", { class: "act like", "aria-label": "like", "aria-pressed": String(liked.has(id)) },
-    h("span", { class: "glyph" }, "♥"), likeCount);
+    h("span", { class: "glyph" }, icon("heart", 34)), likeCount);
   likeBtn.addEventListener("click", async () => {
     if (needAccount("like videos")) return;
     const on = !liked.has(id);
@@ -79,11 +80,11 @@ export function actions(card: VideoCard, onNotInterested: () => void): HTMLEleme
     toast(on ? `Following ${card.creator.name}` : `Unfollowed ${card.creator.name}`);
   });
 
-  const commentBtn = h("button", { class: "act", "aria-label": "comments" }, h("span", { class: "glyph" }, "💬"),
+  const commentBtn = h("button", { class: "act", "aria-label": "comments" }, h("span", { class: "glyph" }, icon("comment", 32)),
     commentCount);
   commentBtn.addEventListener("click", () => comments(card, commentCount));
 
-  const shareBtn = h("button", { class: "act", "aria-label": "share" }, h("span", { class: "glyph" }, "↗"),
+  const shareBtn = h("button", { class: "act", "aria-label": "share" }, h("span", { class: "glyph" }, icon("share", 32)),
     shareCount);
   shareBtn.addEventListener("click", async () => {
     const link = `${location.origin}/#/video/${id}`;
@@ -96,7 +97,7 @@ export function actions(card: VideoCard, onNotInterested: () => void): HTMLEleme
     } catch { /* the link is copied either way */ }
   });
 
-  const moreBtn = h("button", { class: "act", "aria-label": "more" }, h("span", { class: "glyph" }, "⋯"));
+  const moreBtn = h("button", { class: "act", "aria-label": "more" }, h("span", { class: "glyph" }, icon("more", 32)));
   moreBtn.addEventListener("click", () => more(card, onNotInterested));
 
   return h("aside", { class: "rail" },
@@ -147,7 +148,7 @@ function more(card: VideoCard, onNotInterested: () => void): void {
         close();
         onNotInterested();
       } catch (e) { toast(errorText(e)); }
-    } }, "🚫 Not interested"),
+    } }, "Not interested"),
     h("div", { class: "report" }, select, h("button", { class: "danger", onclick: async () => {
       if (needAccount("report videos")) { close(); return; }
       try {
@@ -155,5 +156,5 @@ function more(card: VideoCard, onNotInterested: () => void): void {
         toast("Reported. Thanks for keeping Reelstack safe.");
         close();
       } catch (e) { toast(errorText(e)); }
-    } }, "⚑ Report")));
+    } }, "Report")));
 }
