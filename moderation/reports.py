@@ -5,12 +5,15 @@ live reports pass ``remove_after`` (50); this reactor folds that view in memory 
 caught up, appends ``VideoRemoved(by="reports")`` for every video queued for reports that is not removed
 yet. Its own removals are folded on the next step, so nothing is appended twice — also after a restart,
 which replays the log. Demotion (> 10 reports) needs no event: the feed filter reads the view's flag.
+Under Ray each step also sets the gauges ``reel_moderation_review_queue`` and
+``reel_moderation_review_oldest_age_s`` (the review SLA metric).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 import msgspec
 import structlog
@@ -43,6 +46,7 @@ class ReportsReactor:
         self.view = reader(self.store, self.projection)
         self.appender = appender
         self._pending: set[str] = set()
+        self._gauges: tuple[Any, Any] | None = None
 
     async def step(self) -> list[str]:
         """Catch up, then remove what crossed the threshold; returns the videos removed now."""
@@ -62,6 +66,7 @@ class ReportsReactor:
             if len(page) < 500:
                 break
             after = page[-1][0]
+        self._export_metrics()
         if due:
             ts = now_us()
             await self.appender.append(
@@ -79,6 +84,28 @@ class ReportsReactor:
             self._pending.update(due)
             log.info("removed by reports", videos=due)
         return due
+
+    def _export_metrics(self) -> None:
+        """The review queue's size and oldest age (SLA 2 h) as Ray metrics, when running under Ray."""
+        try:
+            import ray
+
+            if not ray.is_initialized():
+                return
+            if self._gauges is None:
+                from ray.util.metrics import Gauge
+
+                self._gauges = (
+                    Gauge("reel_moderation_review_queue", description="Videos waiting for a human decision"),
+                    Gauge(
+                        "reel_moderation_review_oldest_age_s", description="Age of the oldest queued video"
+                    ),
+                )
+            stats = mod.queue_stats(self.view, now_us())
+            self._gauges[0].set(stats.size)
+            self._gauges[1].set(stats.oldest_age_us / 1e6)
+        except Exception as exc:  # metrics must never stop removals
+            log.warning("moderation metrics not exported", error=repr(exc))
 
     async def run(self, stop: asyncio.Event, poll_s: float = 1.0) -> None:
         """Step every ``poll_s`` until ``stop`` is set (a log or store hiccup is logged and retried)."""
