@@ -8,7 +8,7 @@ import { icon } from "./icons";
 import { h } from "./ui";
 
 const AHEAD = 3;        // players preloading ahead of the current one
-const PAGE = 8;
+const PAGE = 8;         // videos per feed request (``#/?page=N`` overrides)
 
 interface Slide { card: VideoCard; el: HTMLElement; player: Player | null; shownAt: number }
 
@@ -28,7 +28,7 @@ export class Feed {
   private readonly onKey = (e: KeyboardEvent) => this.key(e);
   private readonly onHide = () => this.leave();
 
-  constructor(private readonly first: VideoCard[] = []) {
+  constructor(private readonly first: VideoCard[] = [], private readonly pageSize = PAGE) {
     this.el = h("div", { class: "feed", tabindex: "0", "aria-label": "For You feed" });
     this.el.addEventListener("wheel", (e) => this.wheel(e), { passive: true });
     this.el.addEventListener("touchstart", (e) => { this.touchY = e.touches[0].clientY; }, { passive: true });
@@ -62,7 +62,7 @@ export class Feed {
   /** Fetch the next page (once at a time); its prefetch hints warm the HTTP cache. */
   private more(): Promise<void> {
     if (this.loading || this.exhausted) return this.loading ?? Promise.resolve();
-    const q = new URLSearchParams({ count: String(PAGE) });
+    const q = new URLSearchParams({ count: String(this.pageSize) });
     if (this.cursor) q.set("cursor", this.cursor);
     this.loading = get<FeedPage>(`/feed?${q}`).then((page) => {
       if (this.destroyed) return;

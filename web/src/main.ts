@@ -57,7 +57,7 @@ async function route(): Promise<void> {
     switch (page) {
       case "":
       case "feed":
-        feed = new Feed();
+        feed = new Feed([], Math.min(50, Math.max(1, Number(params.get("page")) || 8)));
         main.append(feed.el);
         await feed.start();
         break;
