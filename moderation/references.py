@@ -10,7 +10,7 @@ reading the log's partitions from where it stopped (each Serve replica and each 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import msgspec
 
@@ -45,10 +45,19 @@ class SeenVideo(msgspec.Struct, frozen=True, kw_only=True):
     removed: bool = False
 
 
+#: 64-bit pHashes are indexed by their four 16-bit bands: two hashes within 3 bits share a band.
+_BANDS = 4
+
+
+def _bands(h: str) -> list[tuple[int, str]]:
+    return [(i, h[i * 4 : i * 4 + 4]) for i in range(_BANDS)]
+
+
 class References:
     def __init__(self) -> None:
         self.sounds: dict[str, ProtectedSound] = {}
         self.videos: dict[str, SeenVideo] = {}
+        self.bands: dict[tuple[int, str], set[str]] = {}  # (band, 4 hex digits) -> videos
         self.uploads: dict[str, list[int]] = {}  # creator -> sorted upload times (µs)
         self.upload_at: dict[str, int] = {}  # video -> upload time
         self.accounts: dict[str, tuple[int, str]] = {}  # user -> (registered at µs, language)
@@ -66,6 +75,9 @@ class References:
                 )
             case VideoTranscoded():
                 if event.video_fingerprint:
+                    for h in event.video_fingerprint:
+                        for band in _bands(h):
+                            self.bands.setdefault(band, set()).add(event.video_id)
                     self.videos[event.video_id] = SeenVideo(
                         video_id=event.video_id,
                         creator_id=event.creator_id,
@@ -89,6 +101,17 @@ class References:
         for e in events:
             self.apply(e)
         return self
+
+    def similar_videos(self, fingerprint: Sequence[str], exhaustive_below: int = 5000) -> list[SeenVideo]:
+        """Seen videos worth an exact ``video_distance``: all of them while fewer than
+        ``exhaustive_below`` are known, else those sharing a 16-bit band of any per-second pHash."""
+        if len(self.videos) < exhaustive_below:
+            return list(self.videos.values())
+        ids: set[str] = set()
+        for h in fingerprint:
+            for band in _bands(h):
+                ids |= self.bands.get(band, set())
+        return [self.videos[v] for v in ids]
 
     def account(self, creator_id: str, at_us: int) -> AccountContext:
         """The uploader as of ``at_us``: account age, uploads in the hour up to it, language."""

@@ -8,6 +8,7 @@ no single weak signal routes a video on its own):
   "free giveaway", "crypto", "click the link", ...) add 0.4;
 - near-duplicate re-upload: the pHash fingerprint within ``near_duplicate`` (0.18) of a video seen
   before (``media.vfingerprint.video_distance``): 0.8 when another creator's, 0.6 when the uploader's own;
+  past 5,000 seen videos only those sharing a 16-bit band of a per-second pHash are compared;
 - upload burst: more than 5 uploads in the hour up to this one: 0.3 + 0.1 per extra, max 0.7;
 - brand-new account (registered less than 24 h before the upload): 0.2.
 
@@ -89,7 +90,8 @@ class SpamScorer:
         if not x.video_fingerprint:
             return None
         found: tuple[str, float] | None = None
-        for vid, seen in self.refs.videos.items():
+        for seen in self.refs.similar_videos(x.video_fingerprint):
+            vid = seen.video_id
             if vid == x.video_id or seen.removed:
                 continue
             if video_distance(x.video_fingerprint, seen.fingerprint) <= self.near_duplicate:

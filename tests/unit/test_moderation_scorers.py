@@ -207,3 +207,34 @@ def test_no_frames_leaves_nudity_unscored_and_a_broken_scorer_does_too() -> None
     assert s.scores == {"nudity": None, "text": None}
     assert "model file corrupt" in s.notes["text"] and s.notes["nudity"] == "renditions missing"
     assert route(s.scores, ModerationConfig(), s.notes).decision == "review"
+
+
+def test_near_duplicates_are_found_through_the_band_index_at_scale() -> None:
+    rng = np.random.default_rng(5)
+    refs = References()
+
+    def hashes(n: int) -> tuple[str, ...]:
+        return tuple(f"{int(x):016x}" for x in rng.integers(0, 2**63, n))
+
+    original = hashes(15)
+    for i in range(6000):  # past the exhaustive limit: the band index picks the candidates
+        fp = original if i == 4321 else hashes(15)
+        refs.apply(
+            VideoTranscoded(
+                event_id=f"e{i}",
+                ts=i,
+                video_id=f"v{i}",
+                creator_id="bob",
+                duration_ms=15000,
+                width=1,
+                height=1,
+                master_playlist_key="k",
+                renditions=(),
+                video_fingerprint=fp,
+            )
+        )
+    # a re-encode: every per-second hash a couple of bits off
+    near = tuple(f"{int(h, 16) ^ (1 << 5) ^ (1 << 40):016x}" for h in original)
+    candidates = refs.similar_videos(near)
+    assert "v4321" in {c.video_id for c in candidates} and len(candidates) < 300  # ~1.4% chance collisions
+    assert SpamScorer(refs).signals(inputs(video_fingerprint=near)) == {"duplicate_of:v4321": 0.8}
