@@ -54,7 +54,8 @@ def _bands(h: str) -> list[tuple[int, str]]:
 
 
 class References:
-    def __init__(self) -> None:
+    def __init__(self, exhaustive_below: int = 5000) -> None:
+        self.exhaustive_below = exhaustive_below
         self.sounds: dict[str, ProtectedSound] = {}
         self.videos: dict[str, SeenVideo] = {}
         self.bands: dict[tuple[int, str], set[str]] = {}  # (band, 4 hex digits) -> videos
@@ -102,10 +103,10 @@ class References:
             self.apply(e)
         return self
 
-    def similar_videos(self, fingerprint: Sequence[str], exhaustive_below: int = 5000) -> list[SeenVideo]:
+    def similar_videos(self, fingerprint: Sequence[str]) -> list[SeenVideo]:
         """Seen videos worth an exact ``video_distance``: all of them while fewer than
         ``exhaustive_below`` are known, else those sharing a 16-bit band of any per-second pHash."""
-        if len(self.videos) < exhaustive_below:
+        if len(self.videos) < self.exhaustive_below:
             return list(self.videos.values())
         ids: set[str] = set()
         for h in fingerprint:
