@@ -49,3 +49,30 @@ def api_platform(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> 
                               moderation="serve")
     yield platform
     platform.stop()
+
+
+@pytest.fixture(scope="session")
+def videos(api_platform: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One creator's public, private and friends-only clips, uploaded and published through the API."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from media.synth import make_clip
+
+    from .api_client import Api, wait_status
+
+    root = tmp_path_factory.mktemp("api-clips")
+    api = Api(api_platform.base_url)
+    creator = api.register(name="Clip Maker", birth_year=1990)
+    clips = {p: make_clip(root / f"{p}.mp4", 3, 288, 512, fps=24, seed=i + 40)
+             for i, p in enumerate(("public", "private", "friends"))}
+
+    def go(privacy: str) -> str:
+        return creator.upload(clips[privacy], description=f"{privacy} clip #apitest #{privacy}",
+                              privacy=privacy, music_id=f"sound-{privacy}")
+
+    with ThreadPoolExecutor(3) as pool:
+        ids = dict(zip(clips, pool.map(go, clips), strict=True))
+    cards = {p: wait_status(creator, vid, {"published", "rejected", "failed"}) for p, vid in ids.items()}
+    for p, card in cards.items():
+        assert card["status"] == "published", (p, card)
+    return {"creator": creator, "ids": ids, "cards": cards, "clip": clips["public"]}

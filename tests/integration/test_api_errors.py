@@ -146,8 +146,8 @@ def test_idempotent_retries_append_once(api_platform: Any, video_id: str) -> Non
     c1 = fan.post(f"/videos/{video_id}/comments", json={"text": "once"}, headers=key)
     c2 = fan.post(f"/videos/{video_id}/comments", json={"text": "once"}, headers=key)
     assert c1.status_code == c2.status_code == 201 and c1.json()["comment_id"] == c2.json()["comment_id"]
-    texts = [c["text"] for c in fan.get(f"/videos/{video_id}/comments", params={"limit": 100}).json()["comments"]
-             if c["user"]["id"] == fan.user_id]
+    listed = fan.get(f"/videos/{video_id}/comments", params={"limit": 100}).json()["comments"]
+    texts = [c["text"] for c in listed if c["user"]["id"] == fan.user_id]
     assert texts == ["once"]
     _error(fan.post(f"/videos/{video_id}/comments", json={"text": "different"}, headers=key), 422,
            "idempotency_key_reused")

@@ -3,38 +3,14 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from media.synth import make_clip
-
 from .api_client import Api, wait_status
 
 pytestmark = pytest.mark.timeout(600)
-
-
-@pytest.fixture(scope="session")
-def videos(api_platform: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """One creator's public, private and friends-only clips, uploaded and published through the API."""
-    root = tmp_path_factory.mktemp("api-clips")
-    api = Api(api_platform.base_url)
-    creator = api.register(name="Clip Maker", birth_year=1990)
-    clips = {p: make_clip(root / f"{p}.mp4", 3, 288, 512, fps=24, seed=i + 40)
-             for i, p in enumerate(("public", "private", "friends"))}
-
-    def go(privacy: str) -> str:
-        return creator.upload(clips[privacy], description=f"{privacy} clip #apitest #{privacy}",
-                              privacy=privacy, music_id=f"sound-{privacy}")
-
-    with ThreadPoolExecutor(3) as pool:
-        ids = dict(zip(clips, pool.map(go, clips), strict=True))
-    cards = {p: wait_status(creator, vid, {"published", "rejected", "failed"}) for p, vid in ids.items()}
-    for p, card in cards.items():
-        assert card["status"] == "published", (p, card)
-    return {"creator": creator, "ids": ids, "cards": cards, "clip": clips["public"]}
 
 
 def _feed_ids(api: Api, pages: int = 6, count: int = 10) -> tuple[list[str], list[dict[str, Any]]]:
@@ -67,7 +43,8 @@ def test_published_video_card_and_media(videos: dict[str, Any]) -> None:
     assert thumb.headers["content-range"].startswith("bytes 0-99/")
 
 
-def test_published_video_appears_in_feeds_search_and_profile(videos: dict[str, Any], api_platform: Any) -> None:
+def test_published_video_appears_in_feeds_search_and_profile(videos: dict[str, Any],
+                                                             api_platform: Any) -> None:
     vid = videos["ids"]["public"]
     viewer = Api(api_platform.base_url).register(name="Viewer", birth_year=1995)
     ids, bodies = _feed_ids(viewer)
