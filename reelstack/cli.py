@@ -18,6 +18,7 @@ def main() -> None:
 def _register() -> None:
     from bench.cli import bench
     from events.cli import log
+    from ml.cli import eval_, import_, train
     from projections.cli import projections
 
     from .up import up, users
@@ -25,12 +26,21 @@ def _register() -> None:
     main.add_command(log)
     main.add_command(bench)
     main.add_command(projections)
+    main.add_command(import_)
+    main.add_command(train)
+    main.add_command(eval_)
 
     from moderation.cli import moderation
 
     main.add_command(moderation)
     main.add_command(up)
     main.add_command(users)
+
+    from sim.cli import capacity, experiments, simulate
+
+    main.add_command(simulate)
+    main.add_command(experiments)
+    main.add_command(capacity)
 
 
 _register()

@@ -42,15 +42,33 @@ def _as_dict(obj: Any) -> dict[str, Any]:
     return built
 
 
+_EXPERIMENTS: dict[str, Any] = {}
+
+
+def _arm_overrides(ctx: Ctx, user_id: str) -> dict[str, Any]:
+    """The caller's experiment arms and their feed overrides (``sim.experiments``: the data dir's
+    ``experiments.json``, re-read when it changes, so arms ramp or roll back without a restart)."""
+    from serve.feed.config import FeedContext
+    from sim.experiments import ExperimentStore
+
+    store = _EXPERIMENTS.get(ctx.settings.data_dir)
+    if store is None:
+        store = _EXPERIMENTS[ctx.settings.data_dir] = ExperimentStore(ctx.settings.data_dir)
+    fields = set(FeedContext.__struct_fields__)
+    return {k: v for k, v in store.overrides_for(user_id).items() if k in fields}
+
+
 def _context(ctx: Ctx, user_id: str) -> Any:
-    """The feed's request context: the viewer's facts from the catalog (age gate, region)."""
+    """The feed's request context: the viewer's facts from the catalog (age gate, region) and the
+    overrides of the caller's experiment arms."""
     from serve.feed.config import FeedContext
 
+    arms = _arm_overrides(ctx, user_id)
     u = catalog.get_user(ctx.views.catalog, user_id)
     if u is None:
-        return FeedContext()
+        return FeedContext(**arms)
     return FeedContext(region=u.region if u.region != "ZZ" else None, birth_year=u.birth_year,
-                       language=u.language)
+                       language=u.language, **arms)
 
 
 @router.get("/feed")
