@@ -10,9 +10,12 @@ reading the log's partitions from where it stopped (each Serve replica and each 
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import msgspec
+import numpy as np
+import numpy.typing as npt
 
 from events.log import EventLog
 from events.schema import (
@@ -53,9 +56,15 @@ def _bands(h: str) -> list[tuple[int, str]]:
     return [(i, h[i * 4 : i * 4 + 4]) for i in range(_BANDS)]
 
 
+#: Protected sounds are indexed by the top 20 bits of every 32-bit sub-fingerprint (AcoustID-style).
+_SOUND_KEY_SHIFT = 12
+
+
 class References:
-    def __init__(self, exhaustive_below: int = 5000) -> None:
+    def __init__(self, exhaustive_below: int = 5000, exhaustive_sounds_below: int = 200) -> None:
         self.exhaustive_below = exhaustive_below
+        self.exhaustive_sounds_below = exhaustive_sounds_below
+        self.sound_index: dict[int, list[tuple[str, int]]] = {}  # top bits -> [(sound, item position)]
         self.sounds: dict[str, ProtectedSound] = {}
         self.videos: dict[str, SeenVideo] = {}
         self.bands: dict[tuple[int, str], set[str]] = {}  # (band, 4 hex digits) -> videos
@@ -68,6 +77,8 @@ class References:
         self.events += 1
         match event:
             case ProtectedSoundRegistered():
+                if event.sound_id not in self.sounds:
+                    self._index_sound(event.sound_id, event.fingerprint)
                 self.sounds[event.sound_id] = ProtectedSound(
                     sound_id=event.sound_id,
                     title=event.title,
@@ -102,6 +113,29 @@ class References:
         for e in events:
             self.apply(e)
         return self
+
+    def _index_sound(self, sound_id: str, fingerprint: str) -> None:
+        from media.fingerprint import decode_fingerprint
+
+        try:
+            items = decode_fingerprint(fingerprint)
+        except Exception:  # undecodable: it can never match, so it is not indexed
+            return
+        for pos, key in enumerate((items >> _SOUND_KEY_SHIFT).tolist()):
+            self.sound_index.setdefault(key, []).append((sound_id, pos))
+
+    def sound_candidates(self, items: npt.NDArray[np.uint32], min_votes: int = 4) -> list[str]:
+        """Protected sounds worth an exact alignment with an upload's sub-fingerprints: all of them while
+        fewer than ``exhaustive_sounds_below`` are registered, else those where at least ``min_votes``
+        upload items share their top 20 bits with the sound's items *at one consistent offset*
+        (a re-encoded copy keeps about a third of its items' top bits exact; chance hits scatter)."""
+        if len(self.sounds) < self.exhaustive_sounds_below:
+            return list(self.sounds)
+        votes: Counter[tuple[str, int]] = Counter()
+        for j, key in enumerate((items >> _SOUND_KEY_SHIFT).tolist()):
+            for sid, pos in self.sound_index.get(key, ()):
+                votes[(sid, pos - j)] += 1
+        return sorted({sid for (sid, _), n in votes.items() if n >= min_votes})
 
     def similar_videos(self, fingerprint: Sequence[str]) -> list[SeenVideo]:
         """Seen videos worth an exact ``video_distance``: all of them while fewer than

@@ -5,7 +5,8 @@ offsets up to ``max_offset_s``), so re-encoded copies and clips cut a few second
 Score rule: similarity ``s`` of the best protected sound maps linearly from ``floor`` (0.35; unrelated
 music of similar timbre measures 0.15-0.26) to 1.0 at ``full`` (0.75; a copy re-encoded at another
 bitrate and cut 3 s later measures about 0.9): ``(s - 0.35) / 0.4`` clipped to [0, 1].
-A video without audio scores 0.0; an empty registry scores 0.0.
+A video without audio scores 0.0; an empty registry scores 0.0. Past 200 registered sounds only
+candidates from the registry's sub-fingerprint index are aligned (``References.sound_candidates``).
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ class CopyrightScorer:
             return 0.0, "no audio" if not inputs.has_audio else "no audio fingerprint"
         upload = decode_fingerprint(inputs.audio_fingerprint)
         best, best_id, offset = 0.0, "", 0.0
-        for sid, sound in self.refs.sounds.items():
+        for sid in self.refs.sound_candidates(upload):
+            sound = self.refs.sounds[sid]
             m = align_audio(self._raw(sid, sound.fingerprint), upload, self.max_offset_s)
             if m.similarity > best:
                 best, best_id, offset = m.similarity, sid, m.offset_s

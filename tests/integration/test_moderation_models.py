@@ -171,3 +171,48 @@ async def test_scoring_follows_the_log_for_reference_data(tmp_path: Path) -> Non
     assert again.scores["copyright"] == 1.0
     await scoring.close()
     await log.close()
+
+
+def test_the_sound_index_finds_the_protected_sound_among_many(tmp_path: Path) -> None:
+    import chromaprint
+
+    from media.fingerprint import decode_fingerprint
+    from moderation.scorers.copyright import CopyrightScorer
+
+    song = melody(30, seed=43)
+    original = audio_fingerprint(write_audio(tmp_path / "song.m4a", song, 192_000))
+    copy = audio_fingerprint(write_upload(tmp_path / "copy.mp4", 12, song[3 * RATE : 15 * RATE], 64_000))
+    own = audio_fingerprint(make_clip(tmp_path / "own.mp4", 12, 64, 64, seed=8))
+    assert original and copy and own
+    rng = np.random.default_rng(0)
+    refs = References(exhaustive_sounds_below=0)  # always through the index
+    events = [
+        ProtectedSoundRegistered(
+            event_id=f"d{i}",
+            ts=1,
+            sound_id=f"decoy-{i}",
+            title="decoy",
+            owner="x",
+            fingerprint=chromaprint.encode_fingerprint(
+                [int(x) for x in rng.integers(0, 2**32, 240)], 1
+            ).decode(),
+        )
+        for i in range(300)
+    ]
+    events.insert(
+        150,
+        ProtectedSoundRegistered(
+            event_id="real",
+            ts=1,
+            sound_id="real",
+            title="Real Song",
+            owner="Label",
+            fingerprint=original.fingerprint,
+        ),
+    )
+    refs.apply_all(events)
+    assert refs.sound_candidates(decode_fingerprint(copy)) == ["real"]
+    assert refs.sound_candidates(decode_fingerprint(own)) == []
+    scorer = CopyrightScorer(refs)
+    assert scorer.score(ModerationInputs(video_id="c", audio_fingerprint=copy.fingerprint)) == 1.0
+    assert scorer.score(ModerationInputs(video_id="o", audio_fingerprint=own.fingerprint)) == 0.0
