@@ -138,6 +138,15 @@ def _register_media() -> None:
 _register_media()
 
 
+def _register_feed() -> None:
+    from .feed_cli import feed_command  # the feed benchmark lives next to its harness
+
+    bench.add_command(feed_command)
+
+
+_register_feed()
+
+
 @bench.command(name="projections")
 @click.option("--store", "store_url", required=True, metavar="URL",
               help="View store under test: sqlite:///path/views.db, redis://host:port[/db] or memory://.")
@@ -183,3 +192,14 @@ def _register_moderation() -> None:
 
 
 _register_moderation()
+
+
+def _register_ml() -> None:
+    from .ml import ann_command, online_command, ranker_command  # the learning stack (ml/)
+
+    bench.add_command(ann_command)
+    bench.add_command(ranker_command)
+    bench.add_command(online_command)
+
+
+_register_ml()

@@ -1,0 +1,193 @@
+"""The multi-task ranker: an MMoE over user, video, cross and context features, with calibrated heads.
+
+Heads: P(complete), P(like), P(share), P(comment), P(follow), P(skip) and expected watch time (log
+seconds). Experts are shared; each task mixes them through its own softmax gate (Ma et al., 2018,
+"Modeling Task Relationships in Multi-task Learning with Multi-gate Mixture-of-Experts").
+Labels may be missing per head (mask), so one model learns from whatever outcomes a row has.
+
+Calibration: one Platt scaling (a, b) per head, fitted on a validation split after training, so
+``predict`` returns probabilities; ``ece`` reports the expected calibration error. The final score
+is a configurable weighted blend of the calibrated heads (``Blend``). Trains on CUDA when torch sees
+a GPU; scoring a page is one batched forward under ``torch.inference_mode``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["HEADS", "Blend", "MultiTaskRanker", "RankerConfig", "ece", "fit_platt", "train_ranker"]
+
+HEADS = ("complete", "like", "share", "comment", "follow", "skip")
+
+
+def _default_weights() -> dict[str, float]:
+    return {"like": 1.0, "complete": 0.3, "share": 0.5, "comment": 0.3, "follow": 0.5, "skip": -0.5,
+            "watch": 0.0}
+
+
+@dataclass(frozen=True, slots=True)
+class Blend:
+    """Final score = sum of weight x calibrated probability per head (+ weight x expected log watch)."""
+
+    weights: dict[str, float] = field(default_factory=_default_weights)
+
+    def score(self, preds: dict[str, np.ndarray]) -> np.ndarray:
+        n = len(next(iter(preds.values())))
+        out = np.zeros(n, dtype=np.float64)
+        for head, w in self.weights.items():
+            if w and head in preds:
+                out += w * preds[head]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class RankerConfig:
+    experts: int = 4
+    expert_dim: int = 64
+    tower_dim: int = 32
+    lr: float = 2e-3
+    epochs: int = 6
+    batch: int = 1024
+    weight_decay: float = 1e-5
+    dropout: float = 0.1
+    neg_keep: float = 0.15  # share of label-free training rows kept (validation rows are all kept)
+    seed: int = 0
+
+
+class MultiTaskRanker(nn.Module):
+    def __init__(self, n_features: int, cfg: RankerConfig = RankerConfig()) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.n_features = n_features
+        self.register_buffer("mean", torch.zeros(n_features))
+        self.register_buffer("std", torch.ones(n_features))
+        self.register_buffer("platt", torch.tensor([[1.0, 0.0]] * len(HEADS)))
+        self.experts = nn.ModuleList(
+            nn.Sequential(nn.Linear(n_features, cfg.expert_dim), nn.ReLU(), nn.Dropout(cfg.dropout),
+                          nn.Linear(cfg.expert_dim, cfg.expert_dim), nn.ReLU())
+            for _ in range(cfg.experts))
+        tasks = len(HEADS) + 1
+        self.gates = nn.ModuleList(nn.Linear(n_features, cfg.experts) for _ in range(tasks))
+        self.towers = nn.ModuleList(
+            nn.Sequential(nn.Linear(cfg.expert_dim, cfg.tower_dim), nn.ReLU(), nn.Linear(cfg.tower_dim, 1))
+            for _ in range(tasks))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw outputs (B, 7): one logit per head in ``HEADS`` order, then log1p(watch seconds)."""
+        x = (x - self.mean) / self.std
+        e = torch.stack([m(x) for m in self.experts], dim=1)  # (B, E, D)
+        outs = []
+        for gate, tower in zip(self.gates, self.towers, strict=True):
+            g = torch.softmax(gate(x), dim=-1).unsqueeze(-1)
+            outs.append(tower((e * g).sum(1)))
+        return torch.cat(outs, dim=-1)
+
+    def predict(self, x: np.ndarray | torch.Tensor) -> dict[str, np.ndarray]:
+        """Calibrated probability per head and expected ``watch`` (log1p seconds)."""
+        dev = self.mean.device
+        with torch.inference_mode():
+            t = torch.as_tensor(x, dtype=torch.float32, device=dev)
+            raw = self(t)
+            logits = raw[:, : len(HEADS)] * self.platt[:, 0] + self.platt[:, 1]
+            probs = torch.sigmoid(logits).cpu().numpy()
+        out = {h: probs[:, i] for i, h in enumerate(HEADS)}
+        out["watch"] = raw[:, -1].cpu().numpy()
+        return out
+
+
+def _loss(out: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, watch: torch.Tensor,
+          wmask: torch.Tensor) -> torch.Tensor:
+    k = len(HEADS)
+    bce = F.binary_cross_entropy_with_logits(out[:, :k], y, reduction="none") * mask
+    loss = bce.sum() / mask.sum().clamp_min(1.0)
+    if wmask.any():
+        loss = loss + ((out[:, k] - watch) ** 2 * wmask).sum() / wmask.sum()
+    return loss
+
+
+def fit_platt(logits: np.ndarray, labels: np.ndarray, iters: int = 200) -> tuple[float, float]:
+    """Platt scaling: (a, b) minimising the log loss of sigmoid(a * logit + b) on a validation split."""
+    if len(labels) == 0 or labels.min() == labels.max():
+        return 1.0, 0.0
+    z = torch.as_tensor(logits, dtype=torch.float64)
+    y = torch.as_tensor(labels, dtype=torch.float64)
+    ab = torch.tensor([1.0, 0.0], dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([ab], lr=0.5, max_iter=iters)
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = F.binary_cross_entropy_with_logits(ab[0] * z + ab[1], y)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    a, b = (float(v) for v in ab.detach())
+    return (a, b) if np.isfinite(a) and np.isfinite(b) else (1.0, 0.0)
+
+
+def ece(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: |mean prediction - positive rate| per equal-width bin, weighted."""
+    if len(probs) == 0:
+        return 0.0
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(probs, edges[1:-1]), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        sel = which == b
+        if sel.any():
+            total += sel.mean() * abs(float(probs[sel].mean()) - float(labels[sel].mean()))
+    return total
+
+
+def train_ranker(x: np.ndarray, y: np.ndarray, mask: np.ndarray, watch: np.ndarray, wmask: np.ndarray,
+                 *, cfg: RankerConfig = RankerConfig(), val_fraction: float = 0.2, device: str = "cpu",
+                 groups: np.ndarray | None = None) -> tuple[MultiTaskRanker, dict[str, float]]:
+    """Train on rows x (N, F) with labels y / mask (N, 6), watch / wmask (N,); calibrate on a held-out
+    split (by ``groups``, e.g. users, when given). Returns the model and per-head validation ECE."""
+    rng = np.random.default_rng(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    if groups is not None:
+        uniq = np.unique(groups)
+        val_groups = set(rng.choice(uniq, size=max(1, int(len(uniq) * val_fraction)), replace=False).tolist())
+        is_val = np.array([g in val_groups for g in groups])
+    else:
+        is_val = rng.random(len(x)) < val_fraction
+    model = MultiTaskRanker(x.shape[1], cfg)
+    tr = ~is_val
+    model.mean.copy_(torch.as_tensor(x[tr].mean(0), dtype=torch.float32))
+    model.std.copy_(torch.as_tensor(x[tr].std(0) + 1e-6, dtype=torch.float32))
+    model.to(device).train()
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    tx = torch.as_tensor(x, dtype=torch.float32, device=device)
+    ty = torch.as_tensor(y, dtype=torch.float32, device=device)
+    tm = torch.as_tensor(mask, dtype=torch.float32, device=device)
+    tw = torch.as_tensor(watch, dtype=torch.float32, device=device)
+    twm = torch.as_tensor(wmask, dtype=torch.float32, device=device)
+    # negative downsampling of the training rows only: calibration below runs on untouched rows
+    keep = tr & ((y.max(1) > 0) | (rng.random(len(x)) < cfg.neg_keep))
+    idx_tr = np.flatnonzero(keep)
+    for _ in range(cfg.epochs):
+        order = rng.permutation(idx_tr)
+        for s in range(0, len(order), cfg.batch):
+            b = torch.as_tensor(order[s: s + cfg.batch], device=device)
+            loss = _loss(model(tx[b]), ty[b], tm[b], tw[b], twm[b])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    model.eval()
+    report: dict[str, float] = {}
+    idx_val = np.flatnonzero(is_val)
+    with torch.inference_mode():
+        raw = model(tx[idx_val]).cpu().numpy() if len(idx_val) else np.zeros((0, len(HEADS) + 1))
+    for i, h in enumerate(HEADS):
+        sel = mask[idx_val, i] > 0
+        a, b = fit_platt(raw[sel, i], y[idx_val][sel, i])
+        model.platt[i] = torch.tensor([a, b])
+        p = 1.0 / (1.0 + np.exp(-(a * raw[sel, i] + b)))
+        report[f"ece_{h}"] = ece(p, y[idx_val][sel, i])
+    return model.cpu(), report
