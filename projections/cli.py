@@ -26,7 +26,7 @@ from .admin import open_log_for_views, rebuild_view, run_views, tune_gc, view_st
 from .base import Projection
 from .errors import ProjectionsError
 from .registry import PROJECTION_MODULES, all_projections, get_projection
-from .runner import DEFAULT_BATCH
+from .runner import DEFAULT_BATCH, rebuild_together
 from .store import ViewStore, open_store
 
 __all__ = ["configure_logging", "projections", "rebuild_views"]
@@ -152,13 +152,16 @@ async def _rebuild_all(log: EventLog, store: ViewStore, chosen: Sequence[Project
                        task: Callable[[str, int], Callable[[int], None]]) -> list[dict[str, object]]:
     infos = await log.partition_info()
     total = sum(i.end - i.start for i in infos)
-    out = []
-    for projection in chosen:
-        stats = await rebuild_view(log, store, projection, progress=task(projection.name, total),
-                                   batch_size=batch_size)
-        out.append({"view": projection.name, "events": stats.events, "dead_lettered": stats.dead_lettered,
-                    "seconds": round(stats.seconds, 3)})
-    return out
+    if len(chosen) == 1:
+        one = await rebuild_view(log, store, chosen[0], progress=task(chosen[0].name, total),
+                                 batch_size=batch_size)
+        results = {chosen[0].name: one}
+    else:  # one pass over the log for all of them
+        label = f"{len(chosen)} views" if len(chosen) > 3 else ", ".join(p.name for p in chosen)
+        results = await rebuild_together(log, store, chosen, batch_size=batch_size,
+                                         progress=task(label, total))
+    return [{"view": name, "events": s.events, "dead_lettered": s.dead_lettered,
+             "seconds": round(s.seconds, 3)} for name, s in results.items()]
 
 
 def rebuild_views(log_url: str | None, store_url: str | None, names: Sequence[str], *, all_: bool = False,
@@ -175,7 +178,8 @@ def rebuild_views(log_url: str | None, store_url: str | None, names: Sequence[st
 
     for row in _run(main()):
         eps = row["events"] / row["seconds"] if row["seconds"] else 0  # type: ignore[operator]
-        click.echo(f"rebuilt {row['view']}: {row['events']:,} events in {row['seconds']} s "
+        together = " (one pass for all)" if len(chosen) > 1 else ""
+        click.echo(f"rebuilt {row['view']}: {row['events']:,} events in {row['seconds']} s{together} "
                    f"({eps:,.0f} events/s), {row['dead_lettered']} dead-lettered")
 
 

@@ -45,7 +45,7 @@ from .base import Delta, Projection
 from .errors import LogRetentionError, ProjectionOutdatedError, StoreError
 from .store import Checkpoint, ViewStore, value_decoder
 
-__all__ = ["CATCHUP_BATCH", "DEFAULT_BATCH", "ProjectionRunner", "RunStats"]
+__all__ = ["CATCHUP_BATCH", "DEFAULT_BATCH", "ProjectionRunner", "RunStats", "rebuild_together"]
 
 DEFAULT_BATCH = 5000
 #: Batch size while far behind (rebuilds, catch-up): bigger commits touch each SQLite page / Redis
@@ -490,3 +490,51 @@ class ProjectionRunner:
         if self._consumer is not None:
             await self._consumer.close()
             self._consumer = None
+
+
+async def rebuild_together(
+    log_: EventLog,
+    store: ViewStore,
+    projections: Sequence[Projection],
+    *,
+    batch_size: int | None = None,
+    progress: Progress | None = None,
+) -> dict[str, RunStats]:
+    """Drop several views and rebuild them in ONE pass over the log: records are read, decoded and
+    merged once, then each batch is folded into every view and committed per view (each view keeps
+    its own checkpoint, so afterwards each runs, resumes and crashes on its own)."""
+    size = batch_size or store.catchup_batch
+    runners = [ProjectionRunner(log_, store, p, batch_size=size) for p in projections]
+    stats = {r.name: RunStats() for r in runners}
+    if not runners:
+        return stats
+    t0 = time.perf_counter()
+    try:
+        for runner in runners:
+            log.info("rebuilding", view=runner.name, version=runner.projection.version)
+            store.drop(runner.name)
+            await runner.start()
+        leader = runners[0]  # the only one that reads; the others fold what it took
+        while True:
+            records = await leader._take(size)
+            if not records:
+                break
+            for runner in runners:
+                dead = await runner._process(records, pipelined=True)
+                s = stats[runner.name]
+                s.events += len(records)
+                s.batches += 1
+                s.dead_lettered += dead
+            if progress is not None:
+                progress(len(records))
+        for runner in runners:
+            await runner.flush()
+    finally:
+        for runner in runners:
+            await runner.close()
+    seconds = time.perf_counter() - t0
+    for s in stats.values():
+        s.seconds = seconds
+    log.info("rebuilt together", views=list(stats), events=stats[runners[0].name].events,
+             seconds=round(seconds, 3))
+    return stats

@@ -318,3 +318,25 @@ async def test_run_forever_follows_a_writer(tmp_path: Any) -> None:
     # appended in waves, each wave in ts order: within a wave the merge is exact; views agree because
     # every wave is later in time than the one before
     assert stored_view(store, COUNTERS) == fold_all(COUNTERS, merged_order(events)).data
+
+
+async def test_rebuild_together_equals_one_rebuild_per_view(event_log: EventLog, tmp_path: Any) -> None:
+    from projections.registry import all_projections
+    from projections.runner import rebuild_together
+
+    events = world(20)
+    first, later = events[: len(events) // 2], events[len(events) // 2 :]
+    await event_log.append(first)
+    projections = all_projections()
+    store = open_store(f"sqlite://{tmp_path / 'views.db'}")
+    seen: list[int] = []
+    stats = await rebuild_together(event_log, store, projections, batch_size=97, progress=seen.append)
+    assert sum(seen) == len(first)
+    ordered = merged_order(first)
+    for p in projections:
+        assert stats[p.name].events == len(first) and stats[p.name].dead_lettered == 0
+        assert stored_view(store, p) == fold_all(p, ordered).data, p.name
+    await event_log.append(later)  # each view then goes on alone from its own checkpoint
+    for p in projections[:3]:
+        await ProjectionRunner(event_log, store, p).run_until_caught_up()
+        assert stored_view(store, p) == fold_all(p, merged_order(events)).data, p.name
