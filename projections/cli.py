@@ -176,11 +176,16 @@ def rebuild_views(log_url: str | None, store_url: str | None, names: Sequence[st
             with _bar() as task:
                 return await _rebuild_all(log, store, chosen, batch_size, task)
 
-    for row in _run(main()):
+    rows = _run(main())
+    for row in rows:
         eps = row["events"] / row["seconds"] if row["seconds"] else 0  # type: ignore[operator]
-        together = " (one pass for all)" if len(chosen) > 1 else ""
-        click.echo(f"rebuilt {row['view']}: {row['events']:,} events in {row['seconds']} s{together} "
-                   f"({eps:,.0f} events/s), {row['dead_lettered']} dead-lettered")
+        line = f"{row['events']:,} events in {row['seconds']} s ({eps:,.0f} events/s)"
+        if len(rows) > 1:  # one pass for all: the same figures for each
+            if row is rows[0]:
+                click.echo(f"rebuilt {len(rows)} views in one pass: {line}")
+            click.echo(f"  {row['view']}: {row['dead_lettered']} dead-lettered")
+        else:
+            click.echo(f"rebuilt {row['view']}: {line}, {row['dead_lettered']} dead-lettered")
 
 
 _NAME = click.Choice(sorted(PROJECTION_MODULES))

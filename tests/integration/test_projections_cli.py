@@ -47,7 +47,8 @@ def test_status_rebuild_run_and_replay(tmp_path: Path) -> None:
 
     result = cli.invoke(main, ["projections", "rebuild", "counters", "catalog", *args])
     assert result.exit_code == 0, result.output
-    assert f"rebuilt counters: {half:,} events" in result.output and "one pass for all" in result.output
+    assert f"rebuilt 2 views in one pass: {half:,} events" in result.output
+    assert "  counters: 0 dead-lettered" in result.output
     rows = _status(cli, args)
     assert rows["counters"]["state"] == "up to date" and rows["counters"]["events"] == half
     assert rows["social"]["state"] == "not built"
