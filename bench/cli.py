@@ -203,3 +203,12 @@ def _register_ml() -> None:
 
 
 _register_ml()
+
+
+def _register_all() -> None:
+    from sim.benchcli import all_command
+
+    bench.add_command(all_command)
+
+
+_register_all()

@@ -27,16 +27,16 @@ class FeedConfig(msgspec.Struct, frozen=True, kw_only=True):
     breaker_failures: int = 3
     breaker_reset_s: float = 5.0
     # retrieval: candidates per source
-    ann_k: int = 200
+    ann_k: int = 150
     following_creators: int = 20
     per_creator: int = 5
     affinity_hashtags: int = 5
     affinity_sounds: int = 3
-    per_affinity: int = 20
-    trending_k: int = 100
-    fresh_k: int = 60
+    per_affinity: int = 10
+    trending_k: int = 50
+    fresh_k: int = 40
     fresh_window: int = 2_000  # newest published videos the fresh pool samples from
-    max_candidates: int = 400
+    max_candidates: int = 300
     short_weight: float = 0.7  # user vector = normalise(short_weight * session + (1 - it) * long-term)
     # ranking
     blend: dict[str, float] = msgspec.field(default_factory=lambda: dict(DEFAULT_BLEND))
@@ -45,7 +45,7 @@ class FeedConfig(msgspec.Struct, frozen=True, kw_only=True):
     exploration_share: float = 0.1
     cold_exploration_share: float = 0.3  # a brand-new user's share, falling to exploration_share ...
     cold_interactions: int = 8  # ... over this many engaged interactions
-    new_video_views: int = 200  # fewer views than this: a new video, eligible for exploration slots
+    new_video_views: int = 200  # a fresh-pool video with fewer views is eligible for exploration slots
     explore_prior: tuple[float, float] = (3.0, 7.0)  # Beta prior of a new video's completion rate
     diversity_decay: float = 0.8  # score x this per earlier pick of the same creator / hashtag
     # the page

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from actors.view import UserView
 from events.schema import Event
-from projections.features import UserFeatures, VideoFeatures
+from projections.features import UserFeatures, VideoStats
 
 __all__ = ["Features", "ImpressionSink", "Ranker", "Retriever", "Scores", "Trending", "UserStates"]
 
@@ -49,7 +49,10 @@ class Trending(Protocol):
 class Features(Protocol):
     async def user(self, user_id: str) -> UserFeatures: ...
 
-    async def videos(self, video_ids: Sequence[str]) -> list[VideoFeatures]: ...
+    async def video_stats(self, video_ids: Sequence[str]) -> list[VideoStats | None]:
+        """The feature store's raw per-video counts (None: nothing known yet), in ``video_ids`` order;
+        rates are smoothed from them in bulk by ``features.build_rows``."""
+        ...
 
 
 @runtime_checkable

@@ -30,7 +30,7 @@ import structlog
 from actors.view import UserView
 from events.ids import new_event_id, now_us
 from events.schema import Impression
-from projections.features import UserFeatures, VideoFeatures
+from projections.features import UserFeatures
 
 from .breaker import CircuitBreaker
 from .cache import LastFeeds
@@ -177,14 +177,19 @@ class FeedService:
             if flags[c.label] & DEMOTED:
                 s = scores[i]
                 scores[i] = s * cfg.demote_factor if s > 0 else s / cfg.demote_factor
-        items = self._items(cands, scores, stats)
+        order = np.argsort(-scores, kind="stable")
+        # the re-rank only ever looks at the best few and at the fresh pool: build items for those
+        keep = order[: 8 * count].tolist()
+        kept = set(keep)
+        keep += [i for i, c in enumerate(cands) if c.source == "fresh" and i not in kept][:64]
+        items = self._items([cands[i] for i in keep], scores[keep], stats)
         share = self._explore_share(view, ctx) if reason is None else 0.0
         page = rerank(items, count, explore_share=share, prior=cfg.explore_prior, decay=cfg.diversity_decay,
                       rng=self.rng)
         clock.lap("rerank")
         shown = {it.label for it in page}
-        ranked = sorted(items, key=lambda it: -it.score)
-        leftovers = [it.video_id for it in ranked if it.label not in shown][:50]
+        leftovers = [cands[i].video_id for i in order[: 50 + count].tolist()
+                     if cands[i].label not in shown][:50]
         return await self._finish(user_id, page, leftovers, page_no, ctx, clock, now, view=view,
                                   personalized=reason is None, reason=reason, count=count)
 
@@ -243,9 +248,9 @@ class FeedService:
         if self.ranker is None:
             raise RuntimeError("no ranker configured")
         ids = [c.video_id for c in cands]
-        videos = await self.features.videos(ids) if self.features is not None else _unknown(ids)
-        rows = build_rows(self.catalogue, cands, view, ufeat, videos, user_vec=uvec, now_us=now)
-        stats.update((f.video_id, (f.completes, f.views)) for f in videos)
+        raw = await self.features.video_stats(ids) if self.features is not None else [None] * len(ids)
+        rows = build_rows(self.catalogue, cands, view, ufeat, raw, user_vec=uvec, now_us=now)
+        stats.update((vid, (s.completes, s.views)) for vid, s in zip(ids, raw, strict=True) if s is not None)
         if not len(rows):
             return np.zeros(0, dtype=np.float64)
         heads = await self.ranker.score(rows)
@@ -260,7 +265,8 @@ class FeedService:
             completes, views = stats.get(c.video_id, (0, 0))
             out.append(Item(label=c.label, video_id=c.video_id, creator=int(cat.creator[c.label]),
                             sound=int(cat.sound[c.label]), hashtags=cat.hashtags[c.label], score=float(s),
-                            source=c.source, new=views < new_views, completes=completes, views=views))
+                            source=c.source, new=c.source == "fresh" and views < new_views,
+                            completes=completes, views=views))
         return out
 
     def _explore_share(self, view: UserView, ctx: FeedContext) -> float:
@@ -353,9 +359,3 @@ class FeedService:
             self.impression_failures += 1
             log.warning("impressions not logged", error=f"{type(exc).__name__}: {exc}", n=len(events))
 
-
-def _unknown(ids: Sequence[str]) -> list[VideoFeatures]:
-    from projections.base import DictView
-    from projections.features import video_features_many
-
-    return video_features_many(DictView(), ids)

@@ -13,6 +13,7 @@ from events.ids import now_us
 from projections import features as fs
 from projections import trending as tr
 from projections.base import QueryReader
+from projections.common import esc
 
 __all__ = ["ViewFeatures", "ViewTrending"]
 
@@ -44,5 +45,10 @@ class ViewFeatures:
     async def user(self, user_id: str) -> fs.UserFeatures:
         return fs.user_features(self.reader, user_id, now_us=now_us(), k=20, config=self.config)
 
-    async def videos(self, video_ids: Sequence[str]) -> list[fs.VideoFeatures]:
-        return fs.video_features_many(self.reader, video_ids, config=self.config)
+    async def video_stats(self, video_ids: Sequence[str]) -> list[fs.VideoStats | None]:
+        keys = ["v:" + esc(v) for v in video_ids]  # the features view's documented key layout
+        get_many = getattr(self.reader, "get_many", None)
+        if get_many is not None:
+            found = get_many(keys)
+            return [found.get(k) for k in keys]
+        return [self.reader.get(k) for k in keys]

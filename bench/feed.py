@@ -1,0 +1,220 @@
+"""`reel bench feed`: feed latency, throughput and freshness on a synthetic catalogue, vs a Serve baseline.
+
+1. The world (``bench.feed_world``): N videos in the feed's catalogue + HNSW index (cached on disk,
+   keyed by its parameters), U users warmed up through the real shard, features and trending folds.
+2. ``baseline_rps``: an empty one-deployment Serve app, driven closed-loop over HTTP on this machine
+   in the same run (the ceiling any Serve app here can reach).
+3. The feed under load: open loop at ``--rate`` requests/s (latency counted from each request's
+   scheduled time, so queueing shows) or closed loop with ``--concurrency`` workers, for ``--seconds``.
+   ``--via inprocess`` calls ``FeedService.get_page`` directly; ``--via serve`` drives a Serve app
+   over HTTP whose replica hosts the same ``FeedService`` and ranks through the ``serve.ranking``
+   deployment (two Serve hops, like the platform's ingress).
+4. Freshness: a probe interacts (a like) as a user and times, from that interaction being accepted
+   (the POST returning), until a feed response reflects it (``user_state_version``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .feed_world import BenchWorld, WorldSpec, build_catalogue
+
+__all__ = ["FeedBenchConfig", "run_feed_bench"]
+
+Progress = Callable[[str, int | None], Callable[[int], None]]
+Call = Callable[[str], Awaitable[dict[str, float]]]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedBenchConfig:
+    world: WorldSpec = field(default_factory=WorldSpec)
+    rate: float | None = None
+    concurrency: int | None = None
+    seconds: float = 20.0
+    count: int = 10
+    via: str = "inprocess"
+    cache_dir: str | None = None
+    baseline_seconds: float = 5.0
+    probe_every_s: float = 0.25
+
+
+def _pct(xs: list[float], q: float) -> float:
+    return round(float(np.percentile(xs, q)), 3) if xs else 0.0
+
+
+async def _drive(call: Call, users: list[str], cfg: FeedBenchConfig, seconds: float,
+                 stages: dict[str, list[float]]) -> tuple[list[float], int, float]:
+    """Run the load; returns (latencies ms, errors, elapsed s)."""
+    rng = random.Random(cfg.world.seed + 2)
+    lat: list[float] = []
+    errors = 0
+
+    async def one(user: str, t_sched: float) -> None:
+        nonlocal errors
+        try:
+            timings = await call(user)
+        except Exception:
+            errors += 1
+            return
+        lat.append((time.perf_counter() - t_sched) * 1000)
+        for k, v in timings.items():
+            stages.setdefault(k, []).append(v)
+
+    t0 = time.perf_counter()
+    if cfg.rate:
+        tasks = []
+        n = int(cfg.rate * seconds)
+        for i in range(n):
+            t_sched = t0 + i / cfg.rate
+            delay = t_sched - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.ensure_future(one(rng.choice(users), t_sched)))
+        await asyncio.gather(*tasks)
+    else:
+        stop = t0 + seconds
+
+        async def worker() -> None:
+            while time.perf_counter() < stop:
+                await one(rng.choice(users), time.perf_counter())
+
+        await asyncio.gather(*(worker() for _ in range(cfg.concurrency or 8)))
+    return lat, errors, time.perf_counter() - t0
+
+
+async def _http_load(url: str, concurrency: int, seconds: float) -> float:
+    """Closed-loop GETs of ``url`` for ``seconds``: requests per second."""
+    import aiohttp
+
+    done = 0
+    stop = time.perf_counter() + seconds
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+        async def worker() -> None:
+            nonlocal done
+            while time.perf_counter() < stop:
+                async with session.get(url) as r:
+                    await r.read()
+                    if r.status == 200:
+                        done += 1
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return done / (time.perf_counter() - t0)
+
+
+def _baseline(port: int, cfg: FeedBenchConfig) -> float:
+    from ray import serve
+
+    @serve.deployment(name="empty", max_ongoing_requests=256, ray_actor_options={"num_cpus": 0})
+    class Empty:
+        async def __call__(self, request: Any) -> str:
+            return "ok"
+
+    serve.run(Empty.bind(), name="bench-baseline", route_prefix="/baseline")
+    url = f"http://127.0.0.1:{port}/baseline"
+    asyncio.run(_http_load(url, 8, 1.0))  # warm the proxy and the replica
+    rps = asyncio.run(_http_load(url, cfg.concurrency or 16, cfg.baseline_seconds))
+    serve.delete("bench-baseline")
+    return rps
+
+
+def _inprocess(world: BenchWorld, cfg: FeedBenchConfig) -> dict[str, Any]:
+    from serve.feed import FeedConfig, FeedService, PriorRanker, ViewFeatures, ViewTrending
+
+    svc = FeedService(world.catalogue, states=world.states, ranker=PriorRanker(),
+                      trending=ViewTrending(world.trending), features=ViewFeatures(world.features),
+                      impressions=world, config=FeedConfig(), rng=random.Random(cfg.world.seed))
+    cursors: dict[str, str | None] = {}
+
+    async def call(user: str) -> dict[str, float]:
+        page = await svc.get_page(user, cfg.count, cursors.get(user))
+        cursors[user] = page.cursor
+        return page.timings_ms
+
+    async def probe(stop: asyncio.Event, out: list[float]) -> None:
+        rng = random.Random(cfg.world.seed + 3)
+        while not stop.is_set():
+            user = rng.choice(world.users)
+            vid = rng.choice(world.by_topic[rng.choice(list(world.by_topic)[:50])])
+            world.learn([vid])
+            world.apply(world.interaction(user, vid, like=True))  # the POST has returned
+            t0 = time.perf_counter()
+            want = (await world.states.get_state(user)).version
+            while ((await svc.get_page(user, cfg.count)).user_state_version or 0) < want:
+                await asyncio.sleep(0)
+            out.append((time.perf_counter() - t0) * 1000)
+            await asyncio.sleep(cfg.probe_every_s)
+
+    async def main() -> dict[str, Any]:
+        stages: dict[str, list[float]] = {}
+        await _drive(call, world.users, cfg, 1.0, {})  # warm-up
+        stop = asyncio.Event()
+        fresh: list[float] = []
+        prober = asyncio.ensure_future(probe(stop, fresh))
+        lat, errors, elapsed = await _drive(call, world.users, cfg, cfg.seconds, stages)
+        stop.set()
+        await prober
+        await svc.drain()
+        return {"lat": lat, "errors": errors, "elapsed": elapsed, "stages": stages, "fresh": fresh}
+
+    return asyncio.run(main())
+
+
+def run_feed_bench(cfg: FeedBenchConfig, phase: Progress) -> dict[str, Any]:
+    import logging
+
+    import ray
+    from ray import serve
+
+    from reelstack.services import free_port
+
+    cache = Path(cfg.cache_dir).expanduser() if cfg.cache_dir else None
+    catalogue, topics, build_s = build_catalogue(cfg.world, cache, phase)
+    world = BenchWorld(cfg.world, catalogue, topics)
+    world.warm_up(phase)
+    phase("baseline: an empty Serve app over HTTP", None)
+    ray.init(num_cpus=os.cpu_count() or 2, include_dashboard=False, logging_level=logging.WARNING,
+             log_to_driver=False)
+    port = free_port()
+    try:
+        serve.start(http_options={"host": "127.0.0.1", "port": port})
+        baseline = _baseline(port, cfg)
+        phase(f"feed load ({cfg.via})", None)
+        if cfg.via == "serve":
+            from .feed_serve import run_serve_load
+
+            res = run_serve_load(cfg, port)
+        else:
+            res = _inprocess(world, cfg)
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+    lat, stages = res["lat"], res["stages"]
+    return {
+        "rps": round(len(lat) / res["elapsed"], 1),
+        "p50_ms": _pct(lat, 50),
+        "p99_ms": _pct(lat, 99),
+        "baseline_rps": round(baseline, 1),
+        "stage_p99_ms": {k: _pct(v, 99) for k, v in stages.items()},
+        "freshness_p99_ms": _pct(res["fresh"], 99),
+        "freshness_probes": len(res["fresh"]),
+        "requests": len(lat),
+        "errors": res["errors"],
+        "mode": "open" if cfg.rate else "closed",
+        "rate": cfg.rate,
+        "concurrency": cfg.concurrency,
+        "via": cfg.via,
+        "catalog": cfg.world.catalog,
+        "users": cfg.world.users,
+        "catalogue_build_s": round(build_s, 1),
+        "cpus": os.cpu_count(),
+    }

@@ -1,0 +1,46 @@
+"""The `reel bench feed` command (registered on the `reel bench` group by bench/cli.py)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+__all__ = ["feed_command"]
+
+
+@click.command(name="feed")
+@click.option("--catalog", type=click.IntRange(min=100), default=100_000, show_default=True,
+              help="Videos in the catalogue (the HNSW graph is cached under --cache-dir).")
+@click.option("--users", type=click.IntRange(min=1), default=1_000, show_default=True)
+@click.option("--rate", type=click.FloatRange(min=0.1), default=None, help="Open loop: requests per second.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None,
+              help="Closed loop: concurrent clients.")
+@click.option("--seconds", type=click.FloatRange(min=1), default=20.0, show_default=True)
+@click.option("--count", type=click.IntRange(min=1, max=50), default=10, show_default=True,
+              help="Videos per page.")
+@click.option("--via", type=click.Choice(["serve", "inprocess"]), default="serve", show_default=True,
+              help="serve: HTTP through Ray Serve, ranking as its own deployment; "
+                   "inprocess: FeedService called directly.")
+@click.option("--cache-dir", default="~/.cache/reelstack/bench-feed", show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def feed_command(catalog: int, users: int, rate: float | None, concurrency: int | None, seconds: float,
+                 count: int, via: str, cache_dir: str, seed: int, as_json: bool) -> None:
+    """Feed p50/p99 and throughput against an empty Serve app's baseline_rps; freshness of a like."""
+    from .cli import _phases
+    from .feed import FeedBenchConfig, run_feed_bench
+    from .feed_world import WorldSpec
+
+    if (rate is None) == (concurrency is None):
+        raise click.UsageError("give exactly one of --rate (open loop) or --concurrency (closed loop)")
+    cfg = FeedBenchConfig(world=WorldSpec(catalog=catalog, users=users, seed=seed), rate=rate,
+                          concurrency=concurrency, seconds=seconds, count=count, via=via, cache_dir=cache_dir)
+    with _phases() as phase:
+        result = run_feed_bench(cfg, phase)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        click.echo(f"{key:>20}: {value}", file=sys.stdout)

@@ -1,0 +1,109 @@
+"""`reel bench feed --via serve`: the feed behind Ray Serve over HTTP, ranking through its own deployment.
+
+The bench app's replica rebuilds the benchmark world (the cached catalogue, warmed-up users) and
+serves ``GET /bench-feed/feed?user=`` (a page, ``FeedService`` in-process, ranking through the
+``serve.ranking`` deployment's handle) and ``POST /bench-feed/interact?user=`` (a like, applied to
+the in-process shard fold; answers the user's new state version) — the load generator and the
+freshness probe drive both over HTTP, like clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from ray import serve
+
+__all__ = ["FeedBenchApp", "run_serve_load"]
+
+
+@serve.deployment(name="feed-bench", max_ongoing_requests=256, ray_actor_options={"num_cpus": 0})
+class FeedBenchApp:
+    def __init__(self, spec: Any, cache_dir: str | None, ranking: Any, count: int) -> None:
+        from serve.feed import FeedConfig, FeedService, ViewFeatures, ViewTrending
+        from serve.ranking import ServeRanker
+
+        from .feed_world import BenchWorld, build_catalogue
+
+        def phase(name: str, total: int | None) -> Any:
+            return lambda n: None
+
+        catalogue, topics, _ = build_catalogue(spec, Path(cache_dir) if cache_dir else None, phase)
+        self.world = BenchWorld(spec, catalogue, topics)
+        self.world.warm_up(phase)
+        self.count = count
+        self.rng = random.Random(spec.seed + 5)
+        self.cursors: dict[str, str | None] = {}
+        self.svc = FeedService(catalogue, states=self.world.states, ranker=ServeRanker(ranking),
+                               trending=ViewTrending(self.world.trending),
+                               features=ViewFeatures(self.world.features), impressions=self.world,
+                               config=FeedConfig(), rng=random.Random(spec.seed))
+
+    async def __call__(self, request: Any) -> dict[str, Any]:
+        user = request.query_params["user"]
+        if request.method == "POST":
+            w = self.world
+            vid = self.rng.choice(w.by_topic[self.rng.choice(list(w.by_topic)[:50])])
+            w.learn([vid])
+            w.apply(w.interaction(user, vid, like=True))
+            return {"version": (await w.states.get_state(user)).version}
+        page = await self.svc.get_page(user, self.count, self.cursors.get(user))
+        self.cursors[user] = page.cursor
+        return {"version": page.user_state_version, "timings": page.timings_ms, "n": len(page.items),
+                "personalized": page.personalized}
+
+
+def run_serve_load(cfg: Any, port: int) -> dict[str, Any]:
+    import aiohttp
+
+    from serve.ranking import ranking_app
+
+    from .feed import _drive
+
+    ranking = ranking_app(num_cpus=0.0, min_replicas=1, max_replicas=1)
+    app = FeedBenchApp.bind(cfg.world, cfg.cache_dir, ranking, cfg.count)  # type: ignore[attr-defined]
+    serve.run(app, name="feed-bench", route_prefix="/bench-feed")
+    url = f"http://127.0.0.1:{port}/bench-feed"
+    users = [f"u{k:06d}" for k in range(cfg.world.users)]
+
+    async def main() -> dict[str, Any]:
+        conc = max(cfg.concurrency or 0, int((cfg.rate or 0) * 0.2), 16)
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=conc)) as session:
+            async def call(user: str) -> dict[str, float]:
+                async with session.get(url, params={"user": user}) as r:
+                    r.raise_for_status()
+                    body = await r.json()
+                timings: dict[str, float] = body["timings"]
+                return timings
+
+            async def probe(stop: asyncio.Event, out: list[float]) -> None:
+                rng = random.Random(cfg.world.seed + 3)
+                while not stop.is_set():
+                    user = rng.choice(users)
+                    async with session.post(url, params={"user": user}) as r:
+                        want = (await r.json())["version"]
+                    t0 = time.perf_counter()
+                    while True:
+                        async with session.get(url, params={"user": user}) as r:
+                            if ((await r.json())["version"] or 0) >= want:
+                                break
+                    out.append((time.perf_counter() - t0) * 1000)
+                    await asyncio.sleep(cfg.probe_every_s)
+
+            await _drive(call, users, cfg, 2.0, {})  # warm-up
+            stages: dict[str, list[float]] = {}
+            stop = asyncio.Event()
+            fresh: list[float] = []
+            prober = asyncio.ensure_future(probe(stop, fresh))
+            lat, errors, elapsed = await _drive(call, users, cfg, cfg.seconds, stages)
+            stop.set()
+            await prober
+            return {"lat": lat, "errors": errors, "elapsed": elapsed, "stages": stages, "fresh": fresh}
+
+    try:
+        return asyncio.run(main())
+    finally:
+        serve.delete("feed-bench")
