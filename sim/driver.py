@@ -26,7 +26,20 @@ import httpx
 from .trace import PageRecord, Trace, UploadRecord, ViewRecord
 from .world import TOPICS, SimUser, WatchModel, creator_quality, new_user, topic_of_card
 
-__all__ = ["SimConfig", "SimError", "simulate"]
+__all__ = ["SimConfig", "SimError", "quality_of", "simulate"]
+
+
+def quality_of(creator: dict[str, Any]) -> float:
+    """A creator's latent quality: the simulator's own creators carry it in their name (``... q0.80``),
+    so a later run against the same platform knows them; any other creator gets a stable hash draw."""
+    name = str(creator.get("name") or "")
+    tail = name.rsplit(" q", 1)
+    if name.startswith("sim ") and len(tail) == 2:
+        try:
+            return float(tail[1])
+        except ValueError:
+            pass
+    return creator_quality(str(creator.get("id") or ""))
 
 
 class SimError(RuntimeError):
@@ -159,8 +172,8 @@ class _Sim:
         topics = list(TOPICS)
         creators = []
         for i in range(cfg.creators):
-            token, uid = await self.api.register(f"sim creator {i}")
             q = 0.15 + 0.75 * i / max(1, cfg.creators - 1)  # a spread of quality
+            token, uid = await self.api.register(f"sim creator {i} q{q:.2f}")
             self.quality[uid] = q
             creators.append((token, uid, topics[i % len(topics)], q))
         plan = [(creators[n % len(creators)], topics[n % len(topics)]) for n in range(cfg.catalogue)]
@@ -191,12 +204,12 @@ class _Sim:
         topics = list(TOPICS)
         waits = []
         for i in range(cfg.new_creators):
-            at = int(total_ticks * 0.6 * i / max(1, cfg.new_creators))
+            at = int(total_ticks * 0.4 * i / max(1, cfg.new_creators))
             while self.tick < at:
                 await asyncio.sleep(0.2)
             try:
-                token, uid = await self.api.register(f"new creator {i}")
                 q = 0.8 if i % 2 == 0 else 0.25  # half good, half poor
+                token, uid = await self.api.register(f"sim new creator {i} q{q:.2f}")
                 self.quality[uid] = q
                 rec = await self.upload(token, uid, topics[(i * 3) % len(topics)], q, new=True)
                 waits.append(asyncio.create_task(self.wait_published(token, [rec], cfg.publish_timeout_s)))
@@ -255,7 +268,7 @@ class _Sim:
                 if user.interactions >= cfg.steps:
                     break
                 creator = str((c.get("creator") or {}).get("id") or "")
-                q = self.quality.get(creator) or creator_quality(creator)
+                q = self.quality.get(creator) or quality_of(c.get("creator") or {})
                 duration = max(1000, int(float(c.get("duration_sec") or 4.0) * 1000))
                 out = cfg.watch.watch(rng, match=user.match(topic), quality=q,
                                       position=in_session + pos,
