@@ -34,7 +34,6 @@ CAPTIONS = {
     "comedy": ("when the wifi drops", "pov: monday", "my dad's reaction"),
     "tech": ("this keyboard sounds unreal", "one-line python trick", "desk setup 2026"),
 }
-PATTERNS = ("shapes", "gradient", "shapes", "dark-start")
 
 
 @dataclass
@@ -55,8 +54,10 @@ def _say(progress: Callable[[str], None] | None, text: str) -> None:
 
 
 def seed_demo(base_url: str, *, clips: int = 60, creators: int = 12, viewers: int = 300, workers: int = 4,
-              seed: int = 7, publish_timeout_s: float = 900.0,
-              progress: Callable[[str], None] | None = None) -> DemoReport:
+              seed: int = 7, publish_timeout_s: float = 900.0, moderator_token: str | None = None,
+              keep_in_review: int = 2, progress: Callable[[str], None] | None = None) -> DemoReport:
+    """Seed the platform at ``base_url``; with ``moderator_token``, held clips are approved by a
+    moderator (all but ``keep_in_review``, left in the queue for the moderation console)."""
     rng = random.Random(seed)
     api = ApiClient(base_url)
     report = DemoReport()
@@ -83,17 +84,17 @@ def seed_demo(base_url: str, *, clips: int = 60, creators: int = 12, viewers: in
     work = Path(tempfile.mkdtemp(prefix="reel-demo-clips-"))
 
     def upload(item: tuple[int, ApiClient, str, str, float, int]) -> str:
-        from media.synth import make_clip
+        from .democlips import make_demo_clip
 
         n, client, _uid, topic, seconds, sound = item
-        path = make_clip(work / f"clip{n:03d}.mp4", round(seconds, 1), 288, 512, fps=24,
-                         pattern=PATTERNS[n % len(PATTERNS)], seed=1000 + n)  # type: ignore[arg-type]
+        tags = list(TOPICS[topic][:2]) + (["fyp"] if n % 3 == 0 else [])
+        caption = f"{CAPTIONS[topic][n % 3]} " + " ".join("#" + h for h in tags)
+        path = make_demo_clip(work / f"clip{n:03d}.mp4", round(seconds, 1), 288, 512, seed=1000 + n,
+                              title=topic.title(), caption=caption)
         ticket = client.post("/videos/upload-url")
         client.call("PUT", ticket["upload_url"], data=path.read_bytes(),
                     headers={"Content-Type": "video/mp4"})
         path.unlink(missing_ok=True)
-        tags = list(TOPICS[topic][:2]) + (["fyp"] if n % 3 == 0 else [])
-        caption = f"{CAPTIONS[topic][n % 3]} " + " ".join("#" + h for h in tags)
         client.post(f"/videos/{ticket['video_id']}/publish",
                     {"description": caption, "music_id": f"sound-{topic}-{sound}",
                      "music_title": f"{topic.title()} beat {sound + 1}", "privacy": "public"})
@@ -110,6 +111,8 @@ def seed_demo(base_url: str, *, clips: int = 60, creators: int = 12, viewers: in
     topic_of = {vid: item[3] for vid, item in zip(video_ids, plan, strict=True)}
     waiting = set(video_ids)
     durations: dict[str, int] = {}
+    held: list[str] = []
+    moderator = api.with_token(moderator_token) if moderator_token else None
     last_note = 0.0
     while waiting and time.perf_counter() - t < publish_timeout_s:
         for vid in list(waiting):
@@ -121,11 +124,19 @@ def seed_demo(base_url: str, *, clips: int = 60, creators: int = 12, viewers: in
             elif v["status"] in ("rejected", "failed", "removed"):
                 waiting.discard(vid)
                 report.not_published[vid] = f"{v['status']}: {v.get('reason')}"
+            elif v["status"] == "in_review" and vid not in held:
+                held.append(vid)
+                if moderator is not None and len(held) > keep_in_review:
+                    moderator.post(f"/moderation/videos/{vid}/decision",
+                                   {"decision": "approve", "reason": "demo: seeding moderator"})
+                else:
+                    waiting.discard(vid)
+                    report.not_published[vid] = "in review (left for the moderation console)"
         if waiting:
             if time.perf_counter() - last_note > 15:
                 _say(progress, f"  {report.published}/{len(video_ids)} published, {len(waiting)} processing")
                 last_note = time.perf_counter()
-            time.sleep(1.0)
+            time.sleep(2.0)
     for vid in waiting:
         report.not_published[vid] = "still processing"
     report.seconds["processing"] = time.perf_counter() - t

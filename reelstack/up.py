@@ -72,18 +72,21 @@ def up(demo: bool, data_dir: str | None, log_url: str | None, views_url: str | N
     steps = ", ".join(f"{k[:-2]} {v:.1f}s" for k, v in platform.timings.items())
     click.echo(f"platform up in {time.perf_counter() - t0:.1f} s ({steps})")
     try:
+        moderator = _moderator(platform)
         if demo:
             from .demo import seed_demo
 
             click.echo(f"seeding the demo: {clips} clips, {viewers} viewers...")
-            report = seed_demo(platform.base_url, clips=clips, viewers=viewers, progress=click.echo)
+            report = seed_demo(platform.base_url, clips=clips, viewers=viewers, moderator_token=moderator,
+                               progress=click.echo)
             click.echo(f"demo seeded: {report.published}/{report.uploaded} clips published, "
                        f"{report.viewers} viewers, {report.views} views, {report.likes} likes")
             for vid, why in list(report.not_published.items())[:10]:
                 click.echo(f"  not published: {vid}: {why}")
         base = platform.base_url
         click.echo(f"\n  API docs:    {base}/docs\n  web client:  {base}/\n  dashboard:   {dashboard}\n"
-                   f"  data:        {settings.data_dir} (log {platform.settings.log_url})\n")
+                   f"  data:        {settings.data_dir} (log {platform.settings.log_url})\n"
+                   f"  moderator:   Authorization: Bearer {moderator}\n")
         if exit_after_seed:
             return
         click.echo("press Ctrl-C to stop")
@@ -99,6 +102,36 @@ def up(demo: bool, data_dir: str | None, log_url: str | None, views_url: str | N
         platform.stop()
         if not address:
             ray.shutdown()
+
+
+def _moderator(platform: Any) -> str:
+    """The demo moderator ("Demo Moderator", registered once per data dir) and a fresh token for it."""
+    from pathlib import Path
+
+    import ray
+
+    from serve.api.auth import Principal, sign_token
+    from serve.api.routes_auth import new_user_event
+
+    s = platform.settings
+    marker = Path(s.data_dir).absolute() / "demo-moderator"
+    if marker.is_file():
+        user_id = marker.read_text().strip()
+    else:
+        event = new_user_event(name="Demo Moderator", role="moderator")
+        if platform.writer is not None:
+            ray.get(platform.writer.append.remote([event]))
+        else:
+            import asyncio
+
+            from serve.ingress import LazyLogAppender
+
+            asyncio.run(LazyLogAppender(s.log_url, {"partitions": s.log_partitions}).append([event]))
+        user_id = event.user_id
+        marker.write_text(user_id)
+    expires = int(time.time() * 1e6) + s.auth_token_ttl_s * 1_000_000
+    principal = Principal(user_id=user_id, role="moderator", expires_at=expires)
+    return sign_token(principal, s.auth_secret.encode())
 
 
 @click.group("users")

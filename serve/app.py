@@ -47,7 +47,7 @@ def ingress_user_config(settings: Settings) -> dict[str, Any]:
 
 def _ranking(settings: Settings, cluster_gpus: float) -> Application | None:
     try:
-        from serve.feed import ranking_app  # type: ignore[attr-defined]
+        from serve.feed.wiring import ranking_app
     except ImportError:
         return None
     app: Application = ranking_app(settings, cluster_gpus=cluster_gpus)

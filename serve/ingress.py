@@ -66,7 +66,7 @@ def _shard_router(settings: Settings, namespace: str) -> Any | None:
 
 def _feed(settings: Settings, ctx: ApiContext, ranking: Any | None) -> Any | None:
     try:
-        from serve.feed import build_feed_service  # type: ignore[attr-defined]
+        from serve.feed.wiring import build_feed_service
     except ImportError:
         log.warning("serve.feed is not available: GET /feed answers 503")
         return None

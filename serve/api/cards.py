@@ -51,13 +51,12 @@ def prefetch_hint(ctx: ApiContext, v: catalog.VideoView) -> dict[str, Any]:
     """The playlist and first segment a client should fetch before the video comes up."""
     pb = playback(ctx.settings.cdn_base_url, v.master_playlist_key, ())
     first_segment = None
+    playlist: str | None = pb.hls_url
     if v.renditions:
         low = min(v.renditions, key=lambda r: r.height)
         base = low.playlist_key.rsplit("/", 1)[0]
         first_segment = blob_url(ctx.settings.cdn_base_url, f"{base}/seg_00000.ts")
         playlist = blob_url(ctx.settings.cdn_base_url, low.playlist_key)
-    else:
-        playlist = pb.hls_url
     return {"video_id": v.video_id, "playlist_url": playlist, "master_url": pb.hls_url,
             "first_segment_url": first_segment}
 

@@ -98,7 +98,7 @@ async def list_notifications(caller: Caller, ctx: Ctx, limit: int = Query(20, ge
 @router.post("/notifications/read")
 async def mark_read(caller: Caller, ctx: Ctx, body: MarkReadRequest | None = None) -> dict[str, Any]:
     """Mark notifications read: the given ``ids``, everything up to ``up_to_ts``, or (neither) all."""
-    b = body or MarkReadRequest()
+    b = body or MarkReadRequest(up_to_ts=None)
     event = NotificationsRead(event_id=new_event_id(), ts=now_us(), user_id=caller.user_id,
                               up_to_ts=b.up_to_ts, ids=tuple(b.ids))
     positions = await ctx.append([event])
