@@ -61,6 +61,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_points_then_resume_equals_a_clean_rebuild(tmp_path: Path, store_url: str) -> None:
     rng = random.Random(1234)
     events = list(world_events(WorldConfig(creators=8, videos=30, viewers=150, sessions_per_viewer=2,
