@@ -106,8 +106,9 @@ def collect(events: list[Any], name: str) -> tuple[dict[str, _User], dict[str, A
     return users, {"start_ts": start, "new_creators": new_creators, "creator_of": creator_of}
 
 
-def _views_by_creator(events: list[Any], users: dict[str, _User], creator_of: dict[str, str]) -> dict[
-        str, dict[str, int]]:
+def _views_by_creator(
+    events: list[Any], users: dict[str, _User], creator_of: dict[str, str]
+) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for e in events:
         if isinstance(e, ViewEnded) and e.user_id in users and e.video_id in creator_of:
@@ -135,19 +136,35 @@ def _column(us: list[_User], key: str | None) -> list[float] | None:
     return [float(getattr(u, key)) for u in us]
 
 
-def summarise(events: list[Any], name: str, *, control: str | None = None, resamples: int = 1000,
-              creator_views: int = 100) -> dict[str, Any]:
+def summarise(
+    events: list[Any],
+    name: str,
+    *,
+    control: str | None = None,
+    resamples: int = 1000,
+    creator_views: int = 100,
+) -> dict[str, Any]:
     users, info = collect(events, name)
     arms = sorted({u.arm for u in users.values()})
     if not arms:
-        return {"experiment": name, "arms": {}, "lift": {}, "control": None, "guardrails": {},
-                "note": "no impressions carry this experiment; is it running and are users fetching feeds?"}
+        return {
+            "experiment": name,
+            "arms": {},
+            "lift": {},
+            "control": None,
+            "guardrails": {},
+            "note": "no impressions carry this experiment; is it running and are users fetching feeds?",
+        }
     control = control if control in arms else arms[0]
     by_arm = {a: [u for u in users.values() if u.arm == a] for a in arms}
     out: dict[str, Any] = {"experiment": name, "control": control, "arms": {}, "lift": {}, "guardrails": {}}
     for a, us in by_arm.items():
-        out["arms"][a] = {"users": len(us), "impressions": sum(u.impressions for u in us),
-                          "views": sum(u.views for u in us), "metrics": {}}
+        out["arms"][a] = {
+            "users": len(us),
+            "impressions": sum(u.impressions for u in us),
+            "views": sum(u.views for u in us),
+            "metrics": {},
+        }
         for m, (num, den) in METRICS.items():
             ci = bootstrap_ratio(_column(us, num) or [], _column(us, den), resamples=resamples, seed=1)
             out["arms"][a]["metrics"][m] = ci
@@ -157,9 +174,12 @@ def summarise(events: list[Any], name: str, *, control: str | None = None, resam
         out["lift"][a] = {}
         for m, (num, den) in METRICS.items():
             t, c = by_arm[a], by_arm[control]
-            out["lift"][a][m] = bootstrap_lift((_column(t, num) or [], _column(t, den)),
-                                               (_column(c, num) or [], _column(c, den)),
-                                               resamples=resamples, seed=2)
+            out["lift"][a][m] = bootstrap_lift(
+                (_column(t, num) or [], _column(t, den)),
+                (_column(c, num) or [], _column(c, den)),
+                resamples=resamples,
+                seed=2,
+            )
     total = len(users)
     per_creator = _views_by_creator(events, users, info["creator_of"])
     new = info["new_creators"]
@@ -169,19 +189,31 @@ def summarise(events: list[Any], name: str, *, control: str | None = None, resam
         removed = out["arms"][a]["metrics"]["removed_impression_share"]
         out["guardrails"][a] = {
             "safety_removed_impression_share": removed["mean"],
-            "creator_health": {"new_creators": len(new), "views_threshold": thr, "reached": reached,
-                               "share": reached / len(new) if new else None},
+            "creator_health": {
+                "new_creators": len(new),
+                "views_threshold": thr,
+                "reached": reached,
+                "share": reached / len(new) if new else None,
+            },
         }
         if a != control:
             lift = out["lift"][a]["removed_impression_share"]
-            out["guardrails"][a]["safety_ok"] = not (removed["lo"] > out["arms"][control]["metrics"][
-                "removed_impression_share"]["hi"]) if not math.isnan(lift["mean"]) else True
-    out["definitions"] = {"creator_views": creator_views, "unit": "user (first exposure decides the arm)",
-                          "ci": f"95 % percentile bootstrap over users, {resamples} resamples"}
+            out["guardrails"][a]["safety_ok"] = (
+                not (removed["lo"] > out["arms"][control]["metrics"]["removed_impression_share"]["hi"])
+                if not math.isnan(lift["mean"])
+                else True
+            )
+    out["definitions"] = {
+        "creator_views": creator_views,
+        "unit": "user (first exposure decides the arm)",
+        "ci": f"95 % percentile bootstrap over users, {resamples} resamples",
+    }
     return out
 
 
-async def experiment_report(log_url: str, name: str, *, control: str | None = None, resamples: int = 1000,
-                            creator_views: int = 100) -> dict[str, Any]:
-    return summarise(await _events(log_url), name, control=control, resamples=resamples,
-                     creator_views=creator_views)
+async def experiment_report(
+    log_url: str, name: str, *, control: str | None = None, resamples: int = 1000, creator_views: int = 100
+) -> dict[str, Any]:
+    return summarise(
+        await _events(log_url), name, control=control, resamples=resamples, creator_views=creator_views
+    )

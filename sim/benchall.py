@@ -36,31 +36,109 @@ class BenchPlan:
 def plan_benchmarks(work: Path, *, quick: bool, eval_dataset: str | None) -> list[BenchPlan]:
     q = quick
     plans = [
-        BenchPlan("log", ["bench", "log", "--url", f"file://{work}/log", "--events", "20000" if q else "200000"],
-                  300),
-        BenchPlan("projections", ["bench", "projections", "--store", f"sqlite://{work}/proj.db", "--events",
-                                  "20000" if q else "200000"], 300),
-        BenchPlan("shards", ["bench", "shards", "--users", "200" if q else "2000", "--events",
-                             "5000" if q else "100000", "--videos", "200" if q else "1000", "--probes",
-                             "30" if q else "300", "--reads", "200" if q else "2000", "--load-eps",
-                             "200" if q else "1000"], 600),
-        BenchPlan("transcode", ["bench", "transcode", "--seconds", "4" if q else "15", "--vertical",
-                                "--height", "360" if q else "720"], 600),
-        BenchPlan("pipeline", ["bench", "pipeline", "--seconds", "4" if q else "15", "--width",
-                               "360" if q else "720", "--height", "640" if q else "1280"], 600),
-        BenchPlan("moderation", ["bench", "moderation", "--videos", "3" if q else "20", "--seconds",
-                                 "4" if q else "15"], 900),
-        BenchPlan("ann", ["bench", "ann", "--items", "20000" if q else "1000000", "--queries",
-                          "50" if q else "200"], 900),
+        BenchPlan(
+            "log",
+            ["bench", "log", "--url", f"file://{work}/log", "--events", "20000" if q else "200000"],
+            300,
+        ),
+        BenchPlan(
+            "projections",
+            [
+                "bench",
+                "projections",
+                "--store",
+                f"sqlite://{work}/proj.db",
+                "--events",
+                "20000" if q else "200000",
+            ],
+            300,
+        ),
+        BenchPlan(
+            "shards",
+            [
+                "bench",
+                "shards",
+                "--users",
+                "200" if q else "2000",
+                "--events",
+                "5000" if q else "100000",
+                "--videos",
+                "200" if q else "1000",
+                "--probes",
+                "30" if q else "300",
+                "--reads",
+                "200" if q else "2000",
+                "--load-eps",
+                "200" if q else "1000",
+            ],
+            600,
+        ),
+        BenchPlan(
+            "transcode",
+            [
+                "bench",
+                "transcode",
+                "--seconds",
+                "4" if q else "15",
+                "--vertical",
+                "--height",
+                "360" if q else "720",
+            ],
+            600,
+        ),
+        BenchPlan(
+            "pipeline",
+            [
+                "bench",
+                "pipeline",
+                "--seconds",
+                "4" if q else "15",
+                "--width",
+                "360" if q else "720",
+                "--height",
+                "640" if q else "1280",
+            ],
+            600,
+        ),
+        BenchPlan(
+            "moderation",
+            ["bench", "moderation", "--videos", "3" if q else "20", "--seconds", "4" if q else "15"],
+            900,
+        ),
+        BenchPlan(
+            "ann",
+            ["bench", "ann", "--items", "20000" if q else "1000000", "--queries", "50" if q else "200"],
+            900,
+        ),
         BenchPlan("ranker", ["bench", "ranker", "--candidates", "400" if q else "1000"], 300),
     ]
-    for c in ((2, 8) if q else (1, 4, 16, 32)):
-        plans.append(BenchPlan(f"feed@{c}", ["bench", "feed", "--catalog", "2000" if q else "100000", "--users",
-                                             "100" if q else "1000", "--concurrency", str(c), "--seconds",
-                                             "5" if q else "20"], 900))
+    for c in (2, 8) if q else (1, 4, 16, 32):
+        plans.append(
+            BenchPlan(
+                f"feed@{c}",
+                [
+                    "bench",
+                    "feed",
+                    "--catalog",
+                    "2000" if q else "100000",
+                    "--users",
+                    "100" if q else "1000",
+                    "--concurrency",
+                    str(c),
+                    "--seconds",
+                    "5" if q else "20",
+                ],
+                900,
+            )
+        )
     if eval_dataset and Path(eval_dataset).exists():
-        plans.append(BenchPlan("eval", ["eval", "--dataset", eval_dataset, "--format", "interactions",
-                                        "--text", "hashing"], 1200))
+        plans.append(
+            BenchPlan(
+                "eval",
+                ["eval", "--dataset", eval_dataset, "--format", "interactions", "--text", "hashing"],
+                1200,
+            )
+        )
     return plans
 
 
@@ -80,8 +158,12 @@ def _run(plan: BenchPlan, say: Callable[[str], None]) -> dict[str, Any]:
     except ValueError:
         data = None
     if p.returncode != 0 or not isinstance(data, dict):
-        return {"error": (p.stderr.strip().splitlines() or ["no output"])[-1][:500], "rc": p.returncode,
-                "command": "reel " + " ".join(plan.argv) + " --json", "wall_s": wall}
+        return {
+            "error": (p.stderr.strip().splitlines() or ["no output"])[-1][:500],
+            "rc": p.returncode,
+            "command": "reel " + " ".join(plan.argv) + " --json",
+            "wall_s": wall,
+        }
     data["command"] = "reel " + " ".join(plan.argv) + " --json"
     data["wall_s"] = wall
     return data
@@ -92,6 +174,7 @@ def state_size(views: int = 150) -> dict[str, Any]:
     import random
 
     import msgspec
+    import numpy as np
 
     from actors.snapshot import to_record
     from actors.user_state import StateParams, VideoInfo, apply, new_state
@@ -104,25 +187,56 @@ def state_size(views: int = 150) -> dict[str, Any]:
     ts = now_us()
     for i in range(views):
         vid = "v-" + new_event_id()
-        emb = [rng.gauss(0, 1) for _ in range(params.dim)]
+        emb = np.asarray([rng.gauss(0, 1) for _ in range(params.dim)], dtype=np.float32)
         info = VideoInfo(video_id=vid, embedding=emb, creator_id=f"c{i % 40}", sound_id=f"s{i % 30}")
         ts += 5_000_000
-        state = apply(state, ViewEnded(event_id=new_event_id(), ts=ts, user_id=state.user_id, video_id=vid,
-                                       watch_ms=rng.randint(500, 9000), duration_ms=8000), info, params)
+        state = apply(
+            state,
+            ViewEnded(
+                event_id=new_event_id(),
+                ts=ts,
+                user_id=state.user_id,
+                video_id=vid,
+                watch_ms=rng.randint(500, 9000),
+                duration_ms=8000,
+            ),
+            info,
+            params,
+        )
         if i % 7 == 0:
-            state = apply(state, Liked(event_id=new_event_id(), ts=ts + 1, user_id=state.user_id, video_id=vid),
-                          info, params)
+            state = apply(
+                state,
+                Liked(event_id=new_event_id(), ts=ts + 1, user_id=state.user_id, video_id=vid),
+                info,
+                params,
+            )
     size = len(msgspec.msgpack.encode(to_record(state)))
-    return {"user_state_bytes": size, "views": views, "dim": params.dim, "seen_ring": params.seen_ring,
-            "note": f"msgpack UserRecord after {views} views (actors.snapshot.to_record)"}
+    return {
+        "user_state_bytes": size,
+        "views": views,
+        "dim": params.dim,
+        "seen_ring": params.seen_ring,
+        "note": f"msgpack UserRecord after {views} views (actors.snapshot.to_record)",
+    }
 
 
-def run_all(*, quick: bool, out_dir: Path, sim_result: Path | None, eval_dataset: str | None,
-            only: set[str] | None, say: Callable[[str], None]) -> dict[str, Any]:
+def run_all(
+    *,
+    quick: bool,
+    out_dir: Path,
+    sim_result: Path | None,
+    eval_dataset: str | None,
+    only: set[str] | None,
+    say: Callable[[str], None],
+) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="reel-bench-all-"))
-    results: dict[str, Any] = {"quick": quick, "cpus": os.cpu_count(), "started": time.strftime(
-        "%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "load_avg_1m_start": round(os.getloadavg()[0], 2),
-        "benchmarks": {}}
+    results: dict[str, Any] = {
+        "quick": quick,
+        "cpus": os.cpu_count(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "load_avg_1m_start": round(os.getloadavg()[0], 2),
+        "benchmarks": {},
+    }
     b = results["benchmarks"]
     sweep: list[dict[str, Any]] = []
     for plan in plan_benchmarks(work, quick=quick, eval_dataset=eval_dataset):

@@ -54,8 +54,14 @@ def write_charts(results: dict[str, Any], out_dir: Path) -> list[str]:
     lat = {k: b[k] for k in ("ranker", "ann", "shards") if isinstance(b.get(k), dict) and "error" not in b[k]}
     bars = []
     for k, v in lat.items():
-        for key, label in (("p50_ms", "p50"), ("p99_ms", "p99"), ("get_state_p50_ms", "state p50"),
-                           ("get_state_p99_ms", "state p99"), ("query_p50_ms", "p50"), ("query_p99_ms", "p99")):
+        for key, label in (
+            ("p50_ms", "p50"),
+            ("p99_ms", "p99"),
+            ("get_state_p50_ms", "state p50"),
+            ("get_state_p99_ms", "state p99"),
+            ("query_p50_ms", "p50"),
+            ("query_p99_ms", "p99"),
+        ):
             if isinstance(v.get(key), int | float):
                 bars.append((f"{k} {label}", float(v[key])))
     if bars:
@@ -71,8 +77,12 @@ def write_charts(results: dict[str, Any], out_dir: Path) -> list[str]:
         width = 0.8 / len(rows)
         metrics = ("recall@10", "recall@50", "ndcg@10", "auc")
         for i, (name, res) in enumerate(rows):
-            ax.bar([m + i * width for m in range(len(metrics))], [float(res.get(m) or 0) for m in metrics],
-                   width, label=name)
+            ax.bar(
+                [m + i * width for m in range(len(metrics))],
+                [float(res.get(m) or 0) for m in metrics],
+                width,
+                label=name,
+            )
         ax.set_xticks([m + 0.4 - width / 2 for m in range(len(metrics))], metrics)
         ax.set_title("Offline quality vs baselines (reel eval)")
         ax.legend(fontsize=7)

@@ -44,31 +44,70 @@ def _err(text: str) -> None:
 
 @click.command("simulate")
 @click.option("--users", type=click.IntRange(min=1), default=200, show_default=True)
-@click.option("--steps", type=click.IntRange(min=1), default=50, show_default=True,
-              help="Interactions (videos watched) per user.")
+@click.option(
+    "--steps",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="Interactions (videos watched) per user.",
+)
 @click.option("--base-url", default="http://127.0.0.1:8000", show_default=True)
-@click.option("--arms", "arm_specs", multiple=True, default=("personalised", "popular"), show_default=True,
-              help="Arms of the run's experiment: a preset (personalised, popular, explore10, explore30) or "
-                   "name[:weight][,key=value...]. Repeat the option per arm.")
-@click.option("--experiment", "exp_name", default=None,
-              help="Experiment name (default: sim-<arm names>). Written to <data-dir>/experiments.json.")
+@click.option(
+    "--arms",
+    "arm_specs",
+    multiple=True,
+    default=("personalised", "popular"),
+    show_default=True,
+    help="Arms of the run's experiment: a preset (personalised, popular, explore10, explore30) or "
+    "name[:weight][,key=value...]. Repeat the option per arm.",
+)
+@click.option(
+    "--experiment",
+    "exp_name",
+    default=None,
+    help="Experiment name (default: sim-<arm names>). Written to <data-dir>/experiments.json.",
+)
 @click.option("--no-experiment", is_flag=True, help="Do not configure an experiment; one group 'all'.")
 @click.option("--data-dir", default=None, help="The platform's data dir (REEL_DATA_DIR or .reel).")
-@click.option("--catalogue", type=click.IntRange(min=0), default=160, show_default=True,
-              help="Clips uploaded through the API before the users start.")
+@click.option(
+    "--catalogue",
+    type=click.IntRange(min=0),
+    default=160,
+    show_default=True,
+    help="Clips uploaded through the API before the users start.",
+)
 @click.option("--creators", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--new-creators", type=click.IntRange(min=0), default=8, show_default=True)
 @click.option("--page-size", type=click.IntRange(min=1, max=50), default=4, show_default=True)
 @click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--trace-out", type=click.Path(dir_okay=False), default=None,
-              help="Write the raw trace (pages, views, uploads) as JSON here.")
+@click.option(
+    "--trace-out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the raw trace (pages, views, uploads) as JSON here.",
+)
 @click.option("--json", "as_json", is_flag=True)
-def simulate(users: int, steps: int, base_url: str, arm_specs: tuple[str, ...], exp_name: str | None,
-             no_experiment: bool, data_dir: str | None, catalogue: int, creators: int, new_creators: int,
-             page_size: int, concurrency: int, seed: int, trace_out: str | None, as_json: bool) -> None:
+def simulate(
+    users: int,
+    steps: int,
+    base_url: str,
+    arm_specs: tuple[str, ...],
+    exp_name: str | None,
+    no_experiment: bool,
+    data_dir: str | None,
+    catalogue: int,
+    creators: int,
+    new_creators: int,
+    page_size: int,
+    concurrency: int,
+    seed: int,
+    trace_out: str | None,
+    as_json: bool,
+) -> None:
     """Closed-loop simulation of synthetic users against a running platform, over its HTTP API."""
-    from .driver import SimConfig, SimError, simulate as run
+    from .driver import SimConfig, SimError
+    from .driver import simulate as run
     from .experiments import Experiment, ExperimentError, ExperimentStore
     from .metrics import compute_metrics
 
@@ -82,20 +121,40 @@ def simulate(users: int, steps: int, base_url: str, arm_specs: tuple[str, ...], 
         except ExperimentError as exc:
             raise click.UsageError(str(exc)) from None
         _err(f"experiment {name}: arms {[a.name for a in arms]} written to {store.path}")
-    cfg = SimConfig(base_url=base_url, users=users, steps=steps, page_size=page_size, concurrency=concurrency,
-                    seed=seed, catalogue=catalogue, creators=creators, new_creators=new_creators,
-                    experiment=name)
+    cfg = SimConfig(
+        base_url=base_url,
+        users=users,
+        steps=steps,
+        page_size=page_size,
+        concurrency=concurrency,
+        seed=seed,
+        catalogue=catalogue,
+        creators=creators,
+        new_creators=new_creators,
+        experiment=name,
+    )
     try:
         trace = run(cfg, progress=_err)
     except (SimError, OSError) as exc:
-        raise click.ClickException(f"simulation failed: {exc} (is `reel up` running at {base_url}?)") from None
+        raise click.ClickException(
+            f"simulation failed: {exc} (is `reel up` running at {base_url}?)"
+        ) from None
     metrics = compute_metrics(trace)
-    result = {"users": users, "steps": steps, "page_size": page_size, "experiment": name,
-              "wall_s": round(trace.wall_s, 1), "requests": trace.requests, "errors": trace.errors,
-              "uploads": {"catalogue": sum(1 for u in trace.uploads if not u.new_creator),
-                          "new_creators": sum(1 for u in trace.uploads if u.new_creator),
-                          "published": sum(1 for u in trace.uploads if u.status == "published")},
-              **metrics}
+    result = {
+        "users": users,
+        "steps": steps,
+        "page_size": page_size,
+        "experiment": name,
+        "wall_s": round(trace.wall_s, 1),
+        "requests": trace.requests,
+        "errors": trace.errors,
+        "uploads": {
+            "catalogue": sum(1 for u in trace.uploads if not u.new_creator),
+            "new_creators": sum(1 for u in trace.uploads if u.new_creator),
+            "published": sum(1 for u in trace.uploads if u.status == "published"),
+        },
+        **metrics,
+    }
     if trace_out:
         import dataclasses
 
@@ -105,10 +164,12 @@ def simulate(users: int, steps: int, base_url: str, arm_specs: tuple[str, ...], 
         return
     for arm, m in result["arms"].items():
         e = m["engagement"]
-        click.echo(f"{arm}: users {m['users']}, cold start {m['cold_start']['interactions']} interactions, "
-                   f"watch/session {e['watch_s_per_session']} s, completion {e['completion_rate']}, "
-                   f"like {e['like_rate']}, skip {e['skip_rate']}, new-creator share "
-                   f"{m['exploration']['new_creator_impression_share']}")
+        click.echo(
+            f"{arm}: users {m['users']}, cold start {m['cold_start']['interactions']} interactions, "
+            f"watch/session {e['watch_s_per_session']} s, completion {e['completion_rate']}, "
+            f"like {e['like_rate']}, skip {e['skip_rate']}, new-creator share "
+            f"{m['exploration']['new_creator_impression_share']}"
+        )
 
 
 @click.group("experiments")
@@ -118,8 +179,13 @@ def experiments() -> None:
 
 @experiments.command("start")
 @click.argument("name")
-@click.option("--arm", "arm_specs", multiple=True, required=True,
-              help="name[:weight][,key=value...] (or a preset: personalised, popular, explore10, explore30).")
+@click.option(
+    "--arm",
+    "arm_specs",
+    multiple=True,
+    required=True,
+    help="name[:weight][,key=value...] (or a preset: personalised, popular, explore10, explore30).",
+)
 @click.option("--traffic", type=click.FloatRange(0, 1), default=1.0, show_default=True)
 @click.option("--data-dir", default=None)
 def start(name: str, arm_specs: tuple[str, ...], traffic: float, data_dir: str | None) -> None:
@@ -139,7 +205,9 @@ def start(name: str, arm_specs: tuple[str, ...], traffic: float, data_dir: str |
 @click.argument("weights", nargs=-1, required=True)
 @click.option("--data-dir", default=None)
 def ramp(name: str, weights: tuple[str, ...], data_dir: str | None) -> None:
-    """Change arm weights: ``reel experiments ramp NAME control=0.5 treatment=0.5``; weight 0 rolls an arm back."""
+    """Change arm weights: ``reel experiments ramp NAME control=0.5 treatment=0.5``.
+
+    Weight 0 rolls an arm back (its users move to the other arms)."""
     from .experiments import ExperimentError, ExperimentStore
 
     try:
@@ -172,7 +240,9 @@ def list_(data_dir: str | None) -> None:
 
     from .experiments import ExperimentStore
 
-    click.echo(msgspec.json.format(msgspec.json.encode(ExperimentStore(_data_dir(data_dir)).load()), indent=2))
+    click.echo(
+        msgspec.json.format(msgspec.json.encode(ExperimentStore(_data_dir(data_dir)).load()), indent=2)
+    )
 
 
 @experiments.command("report")
@@ -182,8 +252,9 @@ def list_(data_dir: str | None) -> None:
 @click.option("--control", default=None, help="The arm lifts are measured against (default: the first).")
 @click.option("--resamples", type=click.IntRange(min=100), default=1000, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def report(name: str, log_url: str | None, data_dir: str | None, control: str | None, resamples: int,
-           as_json: bool) -> None:
+def report(
+    name: str, log_url: str | None, data_dir: str | None, control: str | None, resamples: int, as_json: bool
+) -> None:
     """Each arm's metrics from the event log with 95 % bootstrap CIs, lifts and guardrails."""
     import asyncio
 
@@ -202,7 +273,9 @@ def report(name: str, log_url: str | None, data_dir: str | None, control: str | 
             click.echo(f"  {key:32s} {ci['mean']:.4f}  [{ci['lo']:.4f}, {ci['hi']:.4f}]")
     for arm, lifts in out["lift"].items():
         for key, ci in lifts.items():
-            click.echo(f"lift {arm} vs {out['control']} {key}: {ci['mean']:+.2%} [{ci['lo']:+.2%}, {ci['hi']:+.2%}]")
+            click.echo(
+                f"lift {arm} vs {out['control']} {key}: {ci['mean']:+.2%} [{ci['lo']:+.2%}, {ci['hi']:+.2%}]"
+            )
     click.echo(json.dumps(out["guardrails"], indent=2))
 
 
@@ -210,18 +283,26 @@ def report(name: str, log_url: str | None, data_dir: str | None, control: str | 
 @click.option("--dau", type=click.IntRange(min=1), default=500_000_000, show_default=True)
 @click.option("--videos-per-user", type=click.FloatRange(min=0), default=150, show_default=True)
 @click.option("--uploads-per-day", type=click.IntRange(min=0), default=10_000_000, show_default=True)
-@click.option("--results", "results_path", default="docs/bench/results.json", show_default=True,
-              help="The file `reel bench all` writes.")
+@click.option(
+    "--results",
+    "results_path",
+    default="docs/bench/results.json",
+    show_default=True,
+    help="The file `reel bench all` writes.",
+)
 @click.option("--json", "as_json", is_flag=True)
-def capacity(dau: int, videos_per_user: float, uploads_per_day: int, results_path: str, as_json: bool) -> None:
+def capacity(
+    dau: int, videos_per_user: float, uploads_per_day: int, results_path: str, as_json: bool
+) -> None:
     """A cluster plan for a scale, from the platform's own measured benchmark figures (math shown)."""
     from .capacity import Scale, figures_from_results, plan, render
 
     try:
         results = json.loads(Path(results_path).read_text())
     except (OSError, ValueError) as exc:
-        raise click.ClickException(f"cannot read {results_path} ({exc}); run `reel bench all --json` first") \
-            from None
+        raise click.ClickException(
+            f"cannot read {results_path} ({exc}); run `reel bench all --json` first"
+        ) from None
     figures = figures_from_results(results)
     out = plan(Scale(dau=dau, videos_per_user=videos_per_user, uploads_per_day=uploads_per_day), figures)
     if as_json:

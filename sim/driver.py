@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from .trace import PageRecord, Trace, UploadRecord, ViewRecord
-from .world import TOPICS, SimUser, WatchModel, creator_quality, new_user, topic_of_card
+from .world import TOPICS, WatchModel, creator_quality, new_user, topic_of_card
 
 __all__ = ["SimConfig", "SimError", "quality_of", "simulate"]
 
@@ -72,8 +72,9 @@ class _Api:
     """An httpx client with bounded concurrency, retries of 429/503 and request counting."""
 
     def __init__(self, base_url: str, concurrency: int, trace: Trace) -> None:
-        self.client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=60.0,
-                                        limits=httpx.Limits(max_connections=concurrency * 2))
+        self.client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), timeout=60.0, limits=httpx.Limits(max_connections=concurrency * 2)
+        )
         self.sem = asyncio.Semaphore(concurrency)
         self.trace = trace
 
@@ -90,7 +91,9 @@ class _Api:
                 continue
             break
         if r.status_code >= 400:
-            raise SimError(f"{method} {url} -> {r.status_code}: {r.text[:200]}", status=r.status_code, path=url)
+            raise SimError(
+                f"{method} {url} -> {r.status_code}: {r.text[:200]}", status=r.status_code, path=url
+            )
         return r.json() if r.content else None
 
     async def register(self, name: str) -> tuple[str, str]:
@@ -125,24 +128,54 @@ class _Sim:
         self.trace.errors[kind] = self.trace.errors.get(kind, 0) + 1
 
     # ------------------------------------------------------------------ uploads
-    async def upload(self, token: str, creator: str, topic: str, quality: float, *, new: bool) -> UploadRecord:
+    async def upload(
+        self, token: str, creator: str, topic: str, quality: float, *, new: bool
+    ) -> UploadRecord:
         from media.synth import make_clip
 
         n = self.clip_no
         self.clip_no += 1
         seconds = round(self.rng.uniform(*self.cfg.clip_seconds), 1)
-        path = await asyncio.to_thread(make_clip, self.work / f"clip{n:04d}.mp4", seconds, 180, 320, fps=12,
-                                       pattern=("shapes", "gradient")[n % 2], seed=50_000 + self.cfg.seed * 997 + n)
+        path = await asyncio.to_thread(
+            make_clip,
+            self.work / f"clip{n:04d}.mp4",
+            seconds,
+            180,
+            320,
+            fps=12,
+            pattern=("shapes", "gradient")[n % 2],
+            seed=50_000 + self.cfg.seed * 997 + n,
+        )
         ticket = await self.api.call("POST", "/videos/upload-url", token)
-        await self.api.call("PUT", ticket["upload_url"], token, content=path.read_bytes(),
-                            headers={"Content-Type": "video/mp4"})
+        await self.api.call(
+            "PUT",
+            ticket["upload_url"],
+            token,
+            content=path.read_bytes(),
+            headers={"Content-Type": "video/mp4"},
+        )
         path.unlink(missing_ok=True)
         tags = list(TOPICS[topic][:2])
-        await self.api.call("POST", f"/videos/{ticket['video_id']}/publish", token, json={
-            "description": f"{topic} clip {n} " + " ".join("#" + t for t in tags), "hashtags": tags,
-            "music_id": f"sound-{topic}-{n % 3}", "music_title": f"{topic} beat", "privacy": "public"})
-        rec = UploadRecord(video_id=ticket["video_id"], creator_id=creator, topic=topic, quality=quality,
-                           new_creator=new, uploaded_t=self.now())
+        await self.api.call(
+            "POST",
+            f"/videos/{ticket['video_id']}/publish",
+            token,
+            json={
+                "description": f"{topic} clip {n} " + " ".join("#" + t for t in tags),
+                "hashtags": tags,
+                "music_id": f"sound-{topic}-{n % 3}",
+                "music_title": f"{topic} beat",
+                "privacy": "public",
+            },
+        )
+        rec = UploadRecord(
+            video_id=ticket["video_id"],
+            creator_id=creator,
+            topic=topic,
+            quality=quality,
+            new_creator=new,
+            uploaded_t=self.now(),
+        )
         self.trace.uploads.append(rec)
         return rec
 
@@ -194,7 +227,9 @@ class _Sim:
         by_token: dict[str, list[UploadRecord]] = {}
         for token, rec in done:
             by_token.setdefault(token, []).append(rec)
-        await asyncio.gather(*(self.wait_published(t, recs, cfg.publish_timeout_s) for t, recs in by_token.items()))
+        await asyncio.gather(
+            *(self.wait_published(t, recs, cfg.publish_timeout_s) for t, recs in by_token.items())
+        )
         ok = sum(1 for _, r in done if r.status == "published")
         self.say(f"catalogue: {ok}/{len(done)} published")
 
@@ -236,11 +271,15 @@ class _Sim:
             return
         shift_at = cfg.steps // 2 if rng.random() < cfg.shift_share else None
         arm: str | None = None
-        session, left, cursor, in_session = 0, self.session_length(rng), None, 0
+        session, left, cursor, in_session, empty = 0, self.session_length(rng), None, 0, 0
         while user.interactions < cfg.steps:
             try:
-                page = await self.api.call("GET", "/feed", token, params={"count": cfg.page_size,
-                                                                        **({"cursor": cursor} if cursor else {})})
+                page = await self.api.call(
+                    "GET",
+                    "/feed",
+                    token,
+                    params={"count": cfg.page_size, **({"cursor": cursor} if cursor else {})},
+                )
             except SimError:
                 self.error("feed")
                 await asyncio.sleep(0.5)
@@ -254,15 +293,27 @@ class _Sim:
             cards = page.get("videos") or []
             if not cards:
                 self.error("empty_page")
+                empty += 1
+                if empty >= 20:  # the catalogue is exhausted for this user: stop rather than spin
+                    self.error("user_gave_up")
+                    return
                 await asyncio.sleep(0.5)
                 cursor = None
                 continue
+            empty = 0
             topics = [topic_of_card(c) for c in cards]
-            self.trace.pages.append(PageRecord(
-                user=index, arm=arm, k=user.interactions,
-                since_shift=None if user.shifted_at is None else user.interactions - user.shifted_at,
-                on_interest=sum(1 for t in topics if user.on_interest(t)) / len(cards), size=len(cards),
-                personalized=bool(page.get("personalized")), t=self.now()))
+            self.trace.pages.append(
+                PageRecord(
+                    user=index,
+                    arm=arm,
+                    k=user.interactions,
+                    since_shift=None if user.shifted_at is None else user.interactions - user.shifted_at,
+                    on_interest=sum(1 for t in topics if user.on_interest(t)) / len(cards),
+                    size=len(cards),
+                    personalized=bool(page.get("personalized")),
+                    t=self.now(),
+                )
+            )
             batch = []
             for pos, (c, topic) in enumerate(zip(cards, topics, strict=True)):
                 if user.interactions >= cfg.steps:
@@ -270,12 +321,19 @@ class _Sim:
                 creator = str((c.get("creator") or {}).get("id") or "")
                 q = self.quality.get(creator) or quality_of(c.get("creator") or {})
                 duration = max(1000, int(float(c.get("duration_sec") or 4.0) * 1000))
-                out = cfg.watch.watch(rng, match=user.match(topic), quality=q,
-                                      position=in_session + pos,
-                                      duration_ms=duration)
-                batch.append({"type": "view_ended", "video_id": c["video_id"], "watch_ms": out.watch_ms,
-                              "duration_ms": duration, "loops": out.loops,
-                              **({"request_id": page["request_id"]} if page.get("request_id") else {})})
+                out = cfg.watch.watch(
+                    rng, match=user.match(topic), quality=q, position=in_session + pos, duration_ms=duration
+                )
+                batch.append(
+                    {
+                        "type": "view_ended",
+                        "video_id": c["video_id"],
+                        "watch_ms": out.watch_ms,
+                        "duration_ms": duration,
+                        "loops": out.loops,
+                        **({"request_id": page["request_id"]} if page.get("request_id") else {}),
+                    }
+                )
                 vid = c["video_id"]
                 with contextlib.suppress(SimError):
                     if out.liked:
@@ -290,11 +348,27 @@ class _Sim:
                         followed = True
                 user.interactions += 1
                 self.tick += 1
-                self.trace.views.append(ViewRecord(
-                    user=index, arm=arm, session=session, video_id=vid, creator_id=creator,
-                    hashtags=tuple(c.get("hashtags") or ()), topic=topic, on_interest=user.on_interest(topic),
-                    watch_ms=out.watch_ms, duration_ms=duration, completed=out.completed, skipped=out.skipped,
-                    liked=out.liked, shared=out.shared, followed=followed, t=self.now(), tick=self.tick))
+                self.trace.views.append(
+                    ViewRecord(
+                        user=index,
+                        arm=arm,
+                        session=session,
+                        video_id=vid,
+                        creator_id=creator,
+                        hashtags=tuple(c.get("hashtags") or ()),
+                        topic=topic,
+                        on_interest=user.on_interest(topic),
+                        watch_ms=out.watch_ms,
+                        duration_ms=duration,
+                        completed=out.completed,
+                        skipped=out.skipped,
+                        liked=out.liked,
+                        shared=out.shared,
+                        followed=followed,
+                        t=self.now(),
+                        tick=self.tick,
+                    )
+                )
                 if shift_at is not None and user.shifted_at is None and user.interactions >= shift_at:
                     user.shift(rng)
             if batch:
@@ -322,8 +396,10 @@ class _Sim:
             ticker = asyncio.create_task(self._report(total))
             await asyncio.gather(*(self.viewer(i) for i in range(cfg.users)))
             ticker.cancel()
-            self.say(f"viewers done: {self.tick} interactions in {self.now() - start:.0f} s; "
-                     "waiting for new creators' uploads")
+            self.say(
+                f"viewers done: {self.tick} interactions in {self.now() - start:.0f} s; "
+                "waiting for new creators' uploads"
+            )
             await creators_task
         finally:
             await self.api.close()

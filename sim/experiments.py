@@ -13,6 +13,7 @@ atomic rename, so a reader never sees half a file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -81,12 +82,15 @@ class Experiment(msgspec.Struct, frozen=True, kw_only=True):
         for a in self.arms:
             bad = set(a.overrides) - set(OVERRIDE_KEYS)
             if bad:
-                raise ExperimentError(f"arm {a.name}: unknown overrides {sorted(bad)}; use {OVERRIDE_KEYS}",
-                                      experiment=self.name)
+                raise ExperimentError(
+                    f"arm {a.name}: unknown overrides {sorted(bad)}; use {OVERRIDE_KEYS}",
+                    experiment=self.name,
+                )
             share = a.overrides.get("exploration_share")
             if share is not None and not 0.0 <= float(share) <= 1.0:
-                raise ExperimentError(f"arm {a.name}: exploration_share must be in [0, 1]",
-                                      experiment=self.name)
+                raise ExperimentError(
+                    f"arm {a.name}: exploration_share must be in [0, 1]", experiment=self.name
+                )
         return self
 
 
@@ -188,8 +192,9 @@ class ExperimentStore:
         try:
             return [e.validate() for e in msgspec.json.decode(raw, type=list[Experiment])]
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise ExperimentError(f"{self.path} is not a valid experiments file ({exc}); fix or delete it") \
-                from None
+            raise ExperimentError(
+                f"{self.path} is not a valid experiments file ({exc}); fix or delete it"
+            ) from None
 
     def current(self) -> list[Experiment]:
         """The running experiments, re-read when the file changed (cheap: a ``stat`` a second at most)."""
@@ -204,10 +209,9 @@ class ExperimentStore:
                 self._mtime, self._cached = None, []
                 return self._cached
             if mtime != self._mtime:
-                try:
+                # a broken file: keep serving the last good configuration while an operator fixes it
+                with contextlib.suppress(ExperimentError):
                     self._cached = [e for e in self.load() if e.status == "running"]
-                except ExperimentError:
-                    pass  # keep serving the last good configuration while an operator fixes the file
                 self._mtime = mtime
         return self._cached
 
@@ -230,8 +234,9 @@ class ExperimentStore:
         for e in self.load():
             if e.name == name:
                 return e
-        raise ExperimentError(f"no experiment {name!r} in {self.path}; create it with `reel experiments start`",
-                              experiment=name)
+        raise ExperimentError(
+            f"no experiment {name!r} in {self.path}; create it with `reel experiments start`", experiment=name
+        )
 
     def set_weights(self, name: str, weights: Mapping[str, float]) -> Experiment:
         """Ramp (or roll back with weight 0) arms of a running experiment."""

@@ -23,15 +23,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .trace import PageRecord, Trace, ViewRecord
+from .trace import PageRecord, Trace, UploadRecord, ViewRecord
 
 __all__ = ["DEFINITIONS", "compute_metrics", "crossing", "curve", "views_threshold"]
 
 DEFINITIONS = {
     "cold_start_interactions": "first k (views) where the mean on-interest share of pages served after k "
-                               "interactions reaches the target (pre-shift pages of all users of the arm)",
+    "interactions reaches the target (pre-shift pages of all users of the arm)",
     "adaptation_interactions": "first k since an interest shift where the mean share on the NEW topics "
-                               "reaches the target",
+    "reaches the target",
     "views_threshold": "1,000 views scaled to the simulation: 5 % of simulated users, at least 5",
     "good_video": "a new creator's video whose latent quality is >= 0.6",
     "diversity_window": "a user's first 50 videos",
@@ -96,16 +96,26 @@ def _diversity(views: Sequence[ViewRecord], window: int = 50) -> dict[str, Any]:
         creators.append(len({v.creator_id for v in first}))
         tags.append(len({h for v in first for h in v.hashtags}))
         sizes.append(len(first))
-    mean = (lambda xs: round(sum(xs) / len(xs), 2) if xs else None)
-    return {"window": window, "mean_videos_in_window": mean(sizes), "distinct_creators": mean(creators),
-            "distinct_hashtags": mean(tags)}
+
+    def mean(xs: list[int]) -> float | None:
+        return round(sum(xs) / len(xs), 2) if xs else None
+
+    return {
+        "window": window,
+        "mean_videos_in_window": mean(sizes),
+        "distinct_creators": mean(creators),
+        "distinct_hashtags": mean(tags),
+    }
 
 
 def _exploration(trace: Trace, views: Sequence[ViewRecord], users_in_arm: int) -> dict[str, Any]:
     new_ids = {u.video_id for u in trace.uploads if u.new_creator}
     shown_new = sum(1 for v in views if v.video_id in new_ids)
-    return {"new_creator_impression_share": round(shown_new / len(views), 4) if views else None,
-            "new_creator_impressions": shown_new, "users": users_in_arm}
+    return {
+        "new_creator_impression_share": round(shown_new / len(views), 4) if views else None,
+        "new_creator_impressions": shown_new,
+        "users": users_in_arm,
+    }
 
 
 def _new_videos(trace: Trace, threshold: int, reach_users: int) -> dict[str, Any]:
@@ -132,7 +142,10 @@ def _new_videos(trace: Trace, threshold: int, reach_users: int) -> dict[str, Any
                     reach_s.append(max(0.0, v.t - u.published_t))
                     reach_ticks.append(max(0, v.tick - u.published_tick))
                     break
-    views_of = (lambda us: [len(by_video.get(u.video_id, [])) for u in us])
+
+    def views_of(us: list[UploadRecord]) -> list[int]:
+        return [len(by_video.get(u.video_id, [])) for u in us]
+
     return {
         "published_new_videos": len(good) + len(poor),
         "good": len(good),
@@ -143,8 +156,12 @@ def _new_videos(trace: Trace, threshold: int, reach_users: int) -> dict[str, Any
         "median_interactions_to_threshold": _median(to_thr_ticks),
         "mean_views_good": round(statistics.mean(views_of(good)), 2) if good else None,
         "mean_views_poor": round(statistics.mean(views_of(poor)), 2) if poor else None,
-        "freshness": {"reach_users": reach_users, "reached": len(reach_s),
-                      "median_s_to_reach": _median(reach_s), "median_interactions_to_reach": _median(reach_ticks)},
+        "freshness": {
+            "reach_users": reach_users,
+            "reached": len(reach_s),
+            "median_s_to_reach": _median(reach_s),
+            "median_interactions_to_reach": _median(reach_ticks),
+        },
     }
 
 
@@ -160,16 +177,22 @@ def compute_metrics(trace: Trace, *, target: float = 0.7) -> dict[str, Any]:
         out["arms"][arm] = {
             "users": len(users),
             "engagement": _engagement(views),
-            "cold_start": {"target": target, "interactions": crossing(cold, target),
-                           "curve": {str(k): round(s, 3) for k, (s, _) in cold.items()}},
-            "adaptation": {"target": target, "shifted_users": len({p.user for p in pages
-                                                                   if p.since_shift is not None}),
-                           "interactions": crossing(adapt, target),
-                           "curve": {str(k): round(s, 3) for k, (s, _) in adapt.items()}},
+            "cold_start": {
+                "target": target,
+                "interactions": crossing(cold, target),
+                "curve": {str(k): round(s, 3) for k, (s, _) in cold.items()},
+            },
+            "adaptation": {
+                "target": target,
+                "shifted_users": len({p.user for p in pages if p.since_shift is not None}),
+                "interactions": crossing(adapt, target),
+                "curve": {str(k): round(s, 3) for k, (s, _) in adapt.items()},
+            },
             "exploration": _exploration(trace, views, len(users)),
             "diversity": _diversity(views),
             "personalized_pages": round(sum(1 for p in pages if p.personalized) / len(pages), 3)
-            if pages else None,
+            if pages
+            else None,
         }
     thr = views_threshold(trace.users)
     out["new_creators"] = _new_videos(trace, thr, reach_users=3)

@@ -41,8 +41,14 @@ def _draws(num: np.ndarray, den: np.ndarray, resamples: int, rng: np.random.Gene
         return np.where(s_den > 0, s_num / np.where(s_den > 0, s_den, 1), np.nan)
 
 
-def bootstrap_ratio(num: Sequence[float], den: Sequence[float] | None = None, *, resamples: int = 1000,
-                    level: float = 0.95, seed: int = 0) -> CI:
+def bootstrap_ratio(
+    num: Sequence[float],
+    den: Sequence[float] | None = None,
+    *,
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> CI:
     """CI of sum(num) / sum(den) over users (``den`` None: the mean of ``num`` per user)."""
     x = np.asarray(num, dtype=np.float64)
     y = np.ones_like(x) if den is None else np.asarray(den, dtype=np.float64)
@@ -50,9 +56,14 @@ def bootstrap_ratio(num: Sequence[float], den: Sequence[float] | None = None, *,
     return _ci(_ratio(x, y), _draws(x, y, resamples, rng), level)
 
 
-def bootstrap_lift(treat: tuple[Sequence[float], Sequence[float] | None],
-                   control: tuple[Sequence[float], Sequence[float] | None], *, resamples: int = 1000,
-                   level: float = 0.95, seed: int = 0) -> CI:
+def bootstrap_lift(
+    treat: tuple[Sequence[float], Sequence[float] | None],
+    control: tuple[Sequence[float], Sequence[float] | None],
+    *,
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> CI:
     """CI of the relative lift treatment / control - 1 (each arm resampled independently)."""
     rng = np.random.default_rng(seed)
     out = []

@@ -154,14 +154,23 @@ class WatchModel:
         x += eps - self.fatigue_per_video * position
         return 1.0 / (1.0 + math.exp(-x))
 
-    def watch(self, rng: random.Random, *, match: float, quality: float, position: int,
-              duration_ms: int) -> Outcome:
+    def watch(
+        self, rng: random.Random, *, match: float, quality: float, position: int, duration_ms: int
+    ) -> Outcome:
         a = self.appeal(match, quality, position, rng.gauss(0.0, self.noise))
         duration_ms = max(1, duration_ms)
         if rng.random() > a:  # swiped away early
             frac = rng.uniform(0.03, 0.25) if rng.random() < 0.8 else rng.uniform(0.25, 0.6)
-            return Outcome(watch_ms=int(duration_ms * frac), loops=0, completed=False, skipped=frac < 0.25,
-                           liked=False, shared=False, followed=False, appeal=a)
+            return Outcome(
+                watch_ms=int(duration_ms * frac),
+                loops=0,
+                completed=False,
+                skipped=frac < 0.25,
+                liked=False,
+                shared=False,
+                followed=False,
+                appeal=a,
+            )
         completed = rng.random() < 0.35 + 0.6 * a
         loops = 0
         if completed:
@@ -171,7 +180,15 @@ class WatchModel:
         else:
             watch = int(duration_ms * rng.uniform(0.4, 0.95))
         liked = rng.random() < self.like_max * a * a
-        shared = rng.random() < self.share_max * a ** 3
+        shared = rng.random() < self.share_max * a**3
         followed = rng.random() < self.follow_max * a * a
-        return Outcome(watch_ms=int(watch), loops=loops, completed=completed, skipped=False, liked=liked,
-                       shared=shared, followed=followed, appeal=a)
+        return Outcome(
+            watch_ms=int(watch),
+            loops=loops,
+            completed=completed,
+            skipped=False,
+            liked=liked,
+            shared=shared,
+            followed=followed,
+            appeal=a,
+        )

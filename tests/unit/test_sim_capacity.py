@@ -6,18 +6,30 @@ import math
 
 from sim.capacity import Assumptions, Scale, figures_from_results, plan, render
 
-RESULTS = {"benchmarks": {
-    "feed": {"sweep": [{"concurrency": 4, "rps": 100.0, "p99_ms": 80, "cpus": 2},
-                       {"concurrency": 16, "rps": 160.0, "p99_ms": 200, "cpus": 2}]},
-    "ranker": {"p50_ms": 4.0, "candidates": 1000},
-    "transcode": {"seconds": 15, "transcode_cpu_s": 30.0, "realtime_factor": 1.5, "ours_mb": 6.0,
-                  "rungs": ["360p", "540p", "720p"], "cpus": 2},
-    "pipeline": {"clip_bytes": 3_000_000, "seconds": 15},
-    "log": {"append_eps": 80_000, "partitions": 8, "disk_bytes_per_event": 120, "backend": "file"},
-    "projections": {"fold_eps": 50_000},
-    "shards": {"apply_eps": 20_000, "shards": 4},
-    "state_size": {"user_state_bytes": 4000, "note": "x"},
-}}
+RESULTS = {
+    "benchmarks": {
+        "feed": {
+            "sweep": [
+                {"concurrency": 4, "rps": 100.0, "p99_ms": 80, "cpus": 2},
+                {"concurrency": 16, "rps": 160.0, "p99_ms": 200, "cpus": 2},
+            ]
+        },
+        "ranker": {"p50_ms": 4.0, "candidates": 1000},
+        "transcode": {
+            "seconds": 15,
+            "transcode_cpu_s": 30.0,
+            "realtime_factor": 1.5,
+            "ours_mb": 6.0,
+            "rungs": ["360p", "540p", "720p"],
+            "cpus": 2,
+        },
+        "pipeline": {"clip_bytes": 3_000_000, "seconds": 15},
+        "log": {"append_eps": 80_000, "partitions": 8, "disk_bytes_per_event": 120, "backend": "file"},
+        "projections": {"fold_eps": 50_000},
+        "shards": {"apply_eps": 20_000, "shards": 4},
+        "state_size": {"user_state_bytes": 4000, "note": "x"},
+    }
+}
 SEED = Scale(dau=500_000_000, videos_per_user=150, uploads_per_day=10_000_000)
 
 
@@ -25,8 +37,10 @@ def test_figures_name_their_benchmark() -> None:
     f = figures_from_results(RESULTS)
     assert f["feed_rps_per_replica"].value == 160.0 and "concurrency=16" in f["feed_rps_per_replica"].source
     assert f["feed_rps_per_core"].value == 80.0
-    assert f["transcode_cpu_s_per_video_s"].value == 2.0 and "transcode.transcode_cpu_s" in \
-        f["transcode_cpu_s_per_video_s"].source
+    assert (
+        f["transcode_cpu_s_per_video_s"].value == 2.0
+        and "transcode.transcode_cpu_s" in f["transcode_cpu_s_per_video_s"].source
+    )
     assert f["log_append_eps_per_partition"].value == 10_000
     assert f["ranker_pages_per_s"].value == 250.0
 

@@ -24,9 +24,13 @@ USERS = [f"u-{i:05d}" for i in range(20_000)]
 
 
 def _exp(**kw: object) -> Experiment:
-    base: dict[str, object] = {"name": "explore", "arms": [
-        Arm(name="a", weight=1, overrides={"exploration_share": 0.1}),
-        Arm(name="b", weight=3, overrides={"exploration_share": 0.3})]}
+    base: dict[str, object] = {
+        "name": "explore",
+        "arms": [
+            Arm(name="a", weight=1, overrides={"exploration_share": 0.1}),
+            Arm(name="b", weight=3, overrides={"exploration_share": 0.3}),
+        ],
+    }
     base.update(kw)
     return Experiment(**base).validate()  # type: ignore[arg-type]
 
@@ -55,7 +59,9 @@ def test_traffic_share_and_rollback() -> None:
 
 def test_ramping_moves_only_users_of_the_ramped_arm() -> None:
     before = {u: assign(_exp(), u) for u in USERS[:5000]}
-    after = {u: assign(_exp(arms=[Arm(name="a", weight=1), Arm(name="b", weight=1)]), u) for u in USERS[:5000]}
+    after = {
+        u: assign(_exp(arms=[Arm(name="a", weight=1), Arm(name="b", weight=1)]), u) for u in USERS[:5000]
+    }
     moved = [u for u in before if before[u].arm != after[u].arm]  # type: ignore[union-attr]
     assert all(before[u].arm == "b" and after[u].arm == "a" for u in moved)  # type: ignore[union-attr]
 
@@ -65,7 +71,7 @@ def test_overrides_become_feed_context_fields() -> None:
     assert a is not None
     o = feed_overrides([a])
     assert o["experiment"] == {"explore": a.arm} and o["exploration_share"] in (0.1, 0.3)
-    popular = parse_arm("popular:2,personalize=false,blend={\"like\":2}")
+    popular = parse_arm('popular:2,personalize=false,blend={"like":2}')
     assert popular.weight == 2 and popular.overrides == {"personalize": False, "blend": {"like": 2}}
 
 

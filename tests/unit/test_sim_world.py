@@ -11,12 +11,15 @@ from sim.world import TOPICS, WatchModel, new_user, topic_of_card
 def _outcomes(match: float, quality: float = 0.6, position: int = 0, n: int = 4000) -> list:
     rng = random.Random(3)
     wm = WatchModel()
-    return [wm.watch(rng, match=match, quality=quality, position=position, duration_ms=8000) for _ in range(n)]
+    return [
+        wm.watch(rng, match=match, quality=quality, position=position, duration_ms=8000) for _ in range(n)
+    ]
 
 
 def test_better_match_means_more_completion_likes_and_fewer_skips() -> None:
     good, bad = _outcomes(1.0), _outcomes(0.1)
-    rate = (lambda xs, a: sum(getattr(o, a) for o in xs) / len(xs))
+    def rate(xs, a):
+        return sum(getattr(o, a) for o in xs) / len(xs)
     assert rate(good, "completed") > rate(bad, "completed") + 0.3
     assert rate(good, "liked") > rate(bad, "liked") + 0.1
     assert rate(good, "skipped") < rate(bad, "skipped") - 0.3
