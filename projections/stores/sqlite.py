@@ -88,6 +88,11 @@ class SqliteStore:
             else:
                 hint = f"check that {self.path} is a writable SQLite file on a local disk"
             raise StoreUnavailableError(url=self.url, detail=text, hint=hint) from exc
+        except OSError as exc:
+            raise StoreUnavailableError(
+                url=self.url, detail=str(exc), hint=f"check that the directory of {self.path} can be created "
+                "and written",
+            ) from exc
         except sqlite3.DatabaseError as exc:
             raise StoreUnavailableError(
                 url=self.url, detail=str(exc),

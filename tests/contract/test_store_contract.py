@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from projections.errors import CheckpointConflictError, UnsupportedStoreURLError
+from projections.errors import CheckpointConflictError, StoreUnavailableError, UnsupportedStoreURLError
 from projections.store import Checkpoint, ViewStore, open_store, prefix_end
 
 STORE_BACKENDS = ["memory", "sqlite", "redis"]
@@ -199,6 +199,20 @@ def test_urls() -> None:
         open_store("postgres://x")
     with pytest.raises(UnsupportedStoreURLError):
         open_store("views.db")
+
+
+def test_an_unreachable_store_says_what_to_do(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from reelstack.services import free_port
+
+    with pytest.raises(StoreUnavailableError, match="start redis-server"):
+        open_store(f"redis://127.0.0.1:{free_port()}/0")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StoreUnavailableError, match="can be created"):
+        open_store(f"sqlite://{blocker / 'views.db'}")
+    (tmp_path / "junk.db").write_bytes(b"this is not a database file at all" * 200)
+    with pytest.raises(StoreUnavailableError):
+        open_store(f"sqlite://{tmp_path / 'junk.db'}")
 
 
 def test_prefix_end() -> None:
