@@ -68,6 +68,7 @@ def _err(text: str) -> None:
     help="Experiment name (default: sim-<arm names>). Written to <data-dir>/experiments.json.",
 )
 @click.option("--no-experiment", is_flag=True, help="Do not configure an experiment; one group 'all'.")
+@click.option("--keep-experiment", is_flag=True, help="Leave the run's experiment running afterwards.")
 @click.option("--data-dir", default=None, help="The platform's data dir (REEL_DATA_DIR or .reel).")
 @click.option(
     "--catalogue",
@@ -95,6 +96,7 @@ def simulate(
     arm_specs: tuple[str, ...],
     exp_name: str | None,
     no_experiment: bool,
+    keep_experiment: bool,
     data_dir: str | None,
     catalogue: int,
     creators: int,
@@ -139,6 +141,9 @@ def simulate(
         raise click.ClickException(
             f"simulation failed: {exc} (is `reel up` running at {base_url}?)"
         ) from None
+    finally:
+        if name is not None and not keep_experiment:  # later runs must not inherit this run's arms
+            ExperimentStore(_data_dir(data_dir)).set_status(name, "stopped")
     metrics = compute_metrics(trace)
     result = {
         "users": users,
