@@ -41,6 +41,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "info"
     moderation_config: str = ""  # a JSON file of moderation.config.ModerationConfig fields (thresholds...)
     moderation_plugins: str = ""  # "category=module:Class,..." scorers added to / replacing the ensemble's
+    feed_config: str = ""  # a JSON file of serve.feed.config.FeedConfig fields (stage budgets...)
     # HTTP API (serve/api)
     http_host: str = "127.0.0.1"
     http_port: int = 8000

@@ -31,7 +31,7 @@ from .service import FeedService
 from .tail import CatalogueTail
 from .views import ViewFeatures, ViewTrending
 
-__all__ = ["SNAPSHOT_AFTER", "NoShards", "build_feed_service", "log_options", "ranking_app"]
+__all__ = ["SNAPSHOT_AFTER", "NoShards", "build_feed_service", "feed_config", "log_options", "ranking_app"]
 
 SNAPSHOT_AFTER = 50_000
 log = structlog.get_logger("serve.feed.wiring")
@@ -95,6 +95,17 @@ class _LiveCatalogue:
             log.warning("catalogue snapshot failed", error=str(exc))
 
 
+def feed_config(settings: Settings) -> FeedConfig:
+    """``FeedConfig`` from ``REEL_FEED_CONFIG`` (a JSON file of its fields; e.g. wider stage budgets on a
+    loaded machine), the cursor key from the settings unless the file names one."""
+    import msgspec
+
+    fields: dict[str, Any] = {"cursor_secret": settings.auth_secret}
+    if settings.feed_config:
+        fields.update(msgspec.json.decode(Path(settings.feed_config).read_bytes()))
+    return msgspec.convert(fields, FeedConfig)
+
+
 def build_feed_service(settings: Settings, *, store: ViewStore, router: Any | None, ranking: Any | None,
                        appender: Any | None, config: FeedConfig | None = None) -> FeedService:
     """The replica's ``FeedService`` (sync: called from the ingress constructor; the catalogue catches
@@ -103,7 +114,7 @@ def build_feed_service(settings: Settings, *, store: ViewStore, router: Any | No
 
     from .scoring import PriorRanker
 
-    cfg = config or FeedConfig(cursor_secret=settings.auth_secret)
+    cfg = config or feed_config(settings)
     catalogue = Catalogue()
     live = _LiveCatalogue(settings, catalogue, Path(settings.data_dir).absolute() / "feed-catalogue")
     return FeedService(
