@@ -119,7 +119,7 @@ def _baseline(port: int, cfg: FeedBenchConfig) -> float:
         async def __call__(self, request: Any) -> str:
             return "ok"
 
-    serve.run(Empty.bind(), name="bench-baseline", route_prefix="/baseline")
+    serve.run(Empty.bind(), name="bench-baseline", route_prefix="/baseline")  # type: ignore[attr-defined]
     url = f"http://127.0.0.1:{port}/baseline"
     asyncio.run(_http_load(url, 8, 1.0))  # warm the proxy and the replica
     rps = asyncio.run(_http_load(url, cfg.concurrency or 16, cfg.baseline_seconds))
@@ -178,9 +178,15 @@ def run_feed_bench(cfg: FeedBenchConfig, phase: Progress) -> dict[str, Any]:
     from reelstack.services import free_port
 
     cache = Path(cfg.cache_dir).expanduser() if cfg.cache_dir else None
-    catalogue, topics, build_s = build_catalogue(cfg.world, cache, phase)
-    world = BenchWorld(cfg.world, catalogue, topics)
-    world.warm_up(phase)
+    if cfg.via == "serve" and cache is not None and (cache / cfg.world.key() / "meta.pkl").exists():
+        world, build_s = None, 0.0  # the Serve replica loads the cached catalogue itself
+    else:
+        catalogue, topics, build_s = build_catalogue(cfg.world, cache, phase)
+        world = BenchWorld(cfg.world, catalogue, topics)
+        if cfg.via == "serve":
+            world = None  # only the cache was needed here
+        else:
+            world.warm_up(phase)
     phase("baseline: an empty Serve app over HTTP", None)
     ray.init(num_cpus=os.cpu_count() or 2, include_dashboard=False, logging_level=logging.WARNING,
              log_to_driver=False)
@@ -192,12 +198,13 @@ def run_feed_bench(cfg: FeedBenchConfig, phase: Progress) -> dict[str, Any]:
         if cfg.via == "serve":
             from .feed_serve import run_serve_load
 
-            res = run_serve_load(cfg, port)
+            res = run_serve_load(cfg, port, str(cache) if cache is not None else None)
         else:
+            assert world is not None
             res = _inprocess(world, cfg)
     finally:
         serve.shutdown()
-        ray.shutdown()
+        ray.shutdown()  # type: ignore[no-untyped-call]
     lat, stages = res["lat"], res["stages"]
     return {
         "rps": round(len(lat) / res["elapsed"], 1),

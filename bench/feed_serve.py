@@ -56,7 +56,7 @@ class FeedBenchApp:
                 "personalized": page.personalized}
 
 
-def run_serve_load(cfg: Any, port: int) -> dict[str, Any]:
+def run_serve_load(cfg: Any, port: int, cache_dir: str | None) -> dict[str, Any]:
     import aiohttp
 
     from serve.ranking import ranking_app
@@ -64,7 +64,7 @@ def run_serve_load(cfg: Any, port: int) -> dict[str, Any]:
     from .feed import _drive
 
     ranking = ranking_app(num_cpus=0.0, min_replicas=1, max_replicas=1)
-    app = FeedBenchApp.bind(cfg.world, cfg.cache_dir, ranking, cfg.count)  # type: ignore[attr-defined]
+    app = FeedBenchApp.bind(cfg.world, cache_dir, ranking, cfg.count)  # type: ignore[attr-defined]
     serve.run(app, name="feed-bench", route_prefix="/bench-feed")
     url = f"http://127.0.0.1:{port}/bench-feed"
     users = [f"u{k:06d}" for k in range(cfg.world.users)]

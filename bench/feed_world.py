@@ -55,7 +55,7 @@ class _MemoEncoder(ContentEncoder):
         super().__init__(dim)
         self._memo: dict[str, list[tuple[int, float]]] = {}
 
-    def encode(self, *, video_id: str, creator_id: str = "", caption: str = "",  # type: ignore[override]
+    def encode(self, *, video_id: str, creator_id: str = "", caption: str = "",
                hashtags: Iterable[str] = (), sound_id: str | None = None) -> np.ndarray:
         acc = np.zeros(self.dim, dtype=np.float64)
         for feature, weight in self._features(video_id, creator_id, caption, hashtags, sound_id):
