@@ -10,6 +10,7 @@ join when given. A benchmark that fails is recorded with its error; the others s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -238,6 +239,10 @@ def run_all(
         "benchmarks": {},
     }
     b = results["benchmarks"]
+    previous = out_dir / "results.json"
+    if only and previous.exists():  # a partial run updates the earlier full one
+        with contextlib.suppress(ValueError):
+            b.update(json.loads(previous.read_text()).get("benchmarks", {}))
     sweep: list[dict[str, Any]] = []
     for plan in plan_benchmarks(work, quick=quick, eval_dataset=eval_dataset):
         base = plan.name.split("@")[0]
