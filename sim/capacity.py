@@ -140,7 +140,7 @@ def figures_from_results(results: Mapping[str, Any]) -> dict[str, Figure]:
             )
     p = _get(b, "pipeline")
     if isinstance(p, Mapping) and p.get("clip_bytes"):
-        secs = _get(b, "pipeline.seconds") or 15.0
+        secs = float(str(p.get("clip") or "15").split()[0])
         put(
             "original_mb_per_video_min",
             p["clip_bytes"] / 1e6 / secs * 60,

@@ -23,7 +23,7 @@ RESULTS = {
             "rungs": ["360p", "540p", "720p"],
             "cpus": 2,
         },
-        "pipeline": {"clip_bytes": 3_000_000, "seconds": 15},
+        "pipeline": {"clip_bytes": 3_000_000, "clip": "15 s 720x1280 H.264/AAC"},
         "log": {"append_eps": 80_000, "partitions": 8, "disk_bytes_per_event": 120, "backend": "file"},
         "projections": {"fold_eps": 50_000},
         "shards": {"apply_eps": 20_000, "shards": 4},
