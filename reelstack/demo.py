@@ -82,6 +82,7 @@ def seed_demo(base_url: str, *, clips: int = 60, creators: int = 12, viewers: in
         topic = home if rng.random() < 0.75 else rng.choice(topics)
         plan.append((n, client, uid, topic, rng.uniform(3.0, 6.0), rng.randrange(3)))
     work = Path(tempfile.mkdtemp(prefix="reel-demo-clips-"))
+    spammy = {n for n in (7, 29) if n < clips and clips >= 20}
 
     def upload(item: tuple[int, ApiClient, str, str, float, int]) -> str:
         from .democlips import make_demo_clip
@@ -89,6 +90,8 @@ def seed_demo(base_url: str, *, clips: int = 60, creators: int = 12, viewers: in
         n, client, _uid, topic, seconds, sound = item
         tags = list(TOPICS[topic][:2]) + (["fyp"] if n % 3 == 0 else [])
         caption = f"{CAPTIONS[topic][n % 3]} " + " ".join("#" + h for h in tags)
+        if n in spammy:  # what moderation exists for: held for a human (the console has work)
+            caption = f"FREE giveaway!! click the link www.win-big.xyz/now and bit.ly/prize dm me #{tags[0]}"
         path = make_demo_clip(work / f"clip{n:03d}.mp4", round(seconds, 1), 288, 512, seed=1000 + n,
                               title=topic.title(), caption=caption)
         ticket = client.post("/videos/upload-url")

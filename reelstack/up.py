@@ -73,7 +73,9 @@ def up(demo: bool, data_dir: str | None, log_url: str | None, views_url: str | N
     click.echo(f"platform up in {time.perf_counter() - t0:.1f} s ({steps})")
     try:
         moderator = _moderator(platform)
-        if demo:
+        if demo and _published(platform.settings) >= clips:
+            click.echo(f"the catalogue already has {clips}+ published videos: not seeding again")
+        elif demo:
             from .demo import seed_demo
 
             click.echo(f"seeding the demo: {clips} clips, {viewers} viewers...")
@@ -102,6 +104,17 @@ def up(demo: bool, data_dir: str | None, log_url: str | None, views_url: str | N
         platform.stop()
         if not address:
             ray.shutdown()
+
+
+def _published(settings: Any) -> int:
+    from projections import catalog
+    from projections.store import open_store, reader
+
+    store = open_store(settings.view_store_url)
+    try:
+        return len(catalog.videos_by_status(reader(store, catalog.PROJECTION), "published", 10_000))
+    finally:
+        store.close()
 
 
 def _moderator(platform: Any) -> str:
