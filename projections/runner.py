@@ -78,7 +78,7 @@ class _CacheView:
     never reads the store back.
     """
 
-    __slots__ = ("_cache", "_decode", "_store", "_view", "complete")
+    __slots__ = ("_cache", "_decode", "_store", "_view", "complete", "loads")
 
     def __init__(self, cache: dict[str, Any], store: ViewStore, view: str, decode: Callable[[bytes], Any]):
         self._cache = cache
@@ -86,14 +86,41 @@ class _CacheView:
         self._view = view
         self._decode = decode
         self.complete = False
+        self.loads = 0  # one-key store reads so far (keys a fold read but ``keys()`` did not name)
 
     def get(self, key: str) -> Any | None:
         value = self._cache.get(key, _MISS)
         if value is _MISS:
             if self.complete:
                 return None
+            self.loads += 1
             raw = self._store.get_many(self._view, (key,)).get(key)
             value = self._cache[key] = None if raw is None else self._decode(raw)
+        return value
+
+
+class _Discovery:
+    """A dry run's view: reads the cache and the dry run's own changes, records keys it lacks.
+
+    Folds read keys that ``keys()`` cannot name (a video's creator totals, once the video entry
+    says who the creator is); loading those one by one costs a store round trip each. A dry run of
+    the batch finds most of them, so one ``get_many`` loads them all before the real pass.
+    """
+
+    __slots__ = ("cache", "missing", "overlay")
+
+    def __init__(self, cache: dict[str, Any]) -> None:
+        self.cache = cache
+        self.overlay: dict[str, Any] = {}
+        self.missing: set[str] = set()
+
+    def get(self, key: str) -> Any | None:
+        value = self.overlay.get(key, _MISS)
+        if value is _MISS:
+            value = self.cache.get(key, _MISS)
+            if value is _MISS:
+                self.missing.add(key)
+                return None
         return value
 
 
@@ -142,6 +169,7 @@ class ProjectionRunner:
         self._heap: list[tuple[int, int]] = []  # (ts of the partition's head, partition)
         self._pending: dict[int, asyncio.Future[list[Record]]] = {}  # read-ahead per partition
         self._inflight: asyncio.Future[None] | None = None  # the commit being written, if any
+        self._dry_run = False  # look for undeclared keys before the next batch (see _Discovery)
 
     # -- positions -----------------------------------------------------------------------------
 
@@ -280,6 +308,29 @@ class ProjectionRunner:
                 return delta, ""
         return None, error
 
+    def _load(self, keys: Sequence[str]) -> None:
+        """Read ``keys`` (not in the cache) from the store into the cache in one ``get_many``."""
+        if not keys:
+            return
+        found = self.store.get_many(self.name, keys)
+        decode, cache = self._decode, self._cache
+        for k in keys:
+            raw = found.get(k)
+            cache[k] = None if raw is None else decode(raw)
+
+    def _discover(self, records: list[Record]) -> list[str]:
+        """Keys the batch will read that the cache lacks, found by folding it into a throwaway overlay."""
+        dry = _Discovery(self._cache)
+        fold = self.projection.fold
+        for record in records:
+            try:
+                delta = fold(dry, record.event)
+            except Exception:  # the real pass deals with it
+                continue
+            if delta:
+                dry.overlay.update(delta)
+        return [k for k in dry.missing if k not in self._cache]
+
     def _check_encodable(self, delta: Delta) -> None:
         encode = self._encode
         for value in delta.values():
@@ -333,15 +384,17 @@ class ProjectionRunner:
             cache.clear()
             self._view.complete = False
         complete = self._view.complete
+        undeclared = 0
         if not complete:
             wanted = {k for r in records for k in projection.keys(r.event)}
             missing = [k for k in wanted if k not in cache]
             if missing:
-                found = self.store.get_many(self.name, missing)
-                decode = self._decode
-                for k in missing:
-                    raw = found.get(k)
-                    cache[k] = None if raw is None else decode(raw)
+                self._load(missing)
+            if self._dry_run:  # recent batches read many undeclared keys one by one: find them first
+                found_keys = self._discover(records)
+                self._load(found_keys)
+                undeclared += len(found_keys)
+        loads_before = self._view.loads
         start_pos = dict(pos)
         # a complete cache is the view itself: folds read it with dict.get (absent -> None), at C speed
         view: Any = cache if complete else self._view
@@ -371,6 +424,9 @@ class ProjectionRunner:
                 dirty.update(delta)
         for record in records:
             pos[record.partition] = record.offset + 1
+        # remote stores only: there a one-key read is a round trip; in SQLite it costs less than the dry run
+        undeclared += self._view.loads - loads_before
+        self._dry_run = self.store.remote and undeclared * 50 > len(records)
         encode = self._encode
         try:
             puts = {k: encode(v) for k, v in dirty.items() if v is not None}
