@@ -191,6 +191,13 @@ def test_register_then_like_updates_the_count(phone: Any, demo: dict[str, Any]) 
     stats = Api(demo["base"], _token(page)).get(f"/videos/{vid}").json()["stats"]
     assert stats["likes"] == before + 1
 
+    # The comments sheet: post one, it is listed and counted.
+    page.locator(".slide.active button[aria-label=comments]").click()
+    page.fill(".sheet input[aria-label=comment]", "nice one from the browser")
+    page.click(".sheet .comment-box button[type=submit]")
+    page.wait_for_selector(".sheet .comments li:has-text('nice one from the browser')", timeout=15_000)
+    page.click(".sheet button[aria-label=close]")
+
 
 def test_upload_from_the_page_is_published_and_appears_in_the_feed(phone: Any, browser: Any,
                                                                    demo: dict[str, Any]) -> None:
@@ -267,9 +274,40 @@ def test_analytics_page_draws_its_charts(phone: Any, demo: dict[str, Any]) -> No
     assert sum(views) >= 2, views
     assert regions >= 1
     assert page.locator("svg.chart.lines polyline.line").count() >= 4
-    page.wait_for_timeout(200)
-    _shot(page, "analytics.png")
+
+    # The fan's like is a notification: the unread badge shows it; the inbox lists it and clears the badge.
+    page.wait_for_function("() => { const b = document.querySelector('.badge');"
+                           " return b && !b.hidden && Number(b.textContent) >= 1; }", timeout=30_000)
+    page.goto(demo["base"] + "/#/notifications")
+    page.wait_for_selector(".inbox li:has-text('Fan')", timeout=15_000)
+    page.wait_for_function("() => document.querySelector('.badge').hidden", timeout=15_000)
     page.set_viewport_size(PHONE["viewport"])
+
+
+def test_demo_creator_analytics_on_a_desktop(browser: Any, demo: dict[str, Any]) -> None:
+    """A seeded creator (signed in with a token, as `reel users create` prints) sees the demo audience."""
+    anon = Api(demo["base"], Api(demo["base"]).post("/auth/anonymous", json={}).json()["token"])
+    cards = anon.get("/trending", params={"limit": 50}).json()["videos"]
+    assert cards, "the demo viewers should have made something trend"
+    creator = cards[0]["creator"]["id"]
+    token = sign_token(Principal(user_id=creator, expires_at=now_us() + 3600 * 10**6), demo["secret"])
+    ctx = browser.new_context(**DESKTOP)
+    page = ctx.new_page()
+    try:
+        page.goto(demo["base"] + "/#/account")
+        page.fill("form.token input", token)
+        page.click("form.token button[type=submit]")
+        page.wait_for_function("() => location.hash === '#/'")
+        page.goto(demo["base"] + "/#/analytics")
+        page.wait_for_selector("svg.chart", timeout=30_000)
+        assert page.locator(f".analytics[data-creator='{creator}']").count() == 1
+        views = page.evaluate("[...document.querySelectorAll('svg.chart.bars')[0]"
+                              ".querySelectorAll('rect.bar')].map(r => Number(r.dataset.value))")
+        assert sum(views) > 0, views
+        assert page.locator("svg.chart.split").nth(1).locator("rect.bar").count() >= 1  # age bands
+        _shot(page, "analytics.png")
+    finally:
+        ctx.close()
 
 
 def test_moderator_approves_a_held_video(browser: Any, demo: dict[str, Any]) -> None:

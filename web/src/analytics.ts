@@ -30,16 +30,20 @@ export async function analyticsPage(creatorId: string | null, days = 14): Promis
   const t = r.totals ?? {};
   const minutes = (ms: number) => ms / 60000;
   const total = (k: keyof Day) => rows.reduce((a, d) => a + (d[k] as number), 0);
+  const longWatch = Math.max(0, ...rows.map((d) => d.watch_ms)) >= 120_000;
   const kpi = (label: string, v: string) => h("div", { class: "kpi" }, h("b", {}, v), h("small", {}, label));
   return h("div", { class: "page analytics", "data-creator": id },
     h("h2", {}, "Analytics"), h("p", { class: "muted" }, `${r.from} → ${r.to}`),
     h("div", { class: "kpis" },
-      kpi("views", fmt(total("views"))), kpi("watch time", `${minutes(total("watch_ms")).toFixed(1)} min`),
+      kpi("views", fmt(total("views"))), kpi("watch time", total("watch_ms") >= 120_000
+        ? `${minutes(total("watch_ms")).toFixed(1)} min` : `${Math.round(total("watch_ms") / 1000)} s`),
       kpi("likes", fmt(total("likes"))), kpi("followers gained", fmt(total("follows"))),
-      kpi("all-time plays", fmt(t.plays ?? 0))),
+      kpi("viewers (daily uniques)", fmt(total("unique_viewers"))), kpi("all-time likes", fmt(t.likes ?? 0))),
     h("div", { class: "charts" },
       bars("Views per day", labels, rows.map((d) => d.views)),
-      bars("Watch time (minutes)", labels, rows.map((d) => minutes(d.watch_ms)), (v) => v.toFixed(1), "#25f4ee"),
+      longWatch
+        ? bars("Watch time (minutes)", labels, rows.map((d) => minutes(d.watch_ms)), (v) => v.toFixed(1), "#25f4ee")
+        : bars("Watch time (seconds)", labels, rows.map((d) => d.watch_ms / 1000), (v) => v.toFixed(0), "#25f4ee"),
       lines("Average completion (%)", labels, { completion: rows.map((d) => Math.round(d.avg_completion * 100)) },
         (v) => `${Math.round(v)}%`),
       lines("Likes, shares, follows", labels, {

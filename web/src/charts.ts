@@ -39,8 +39,10 @@ function axes(root: SVGElement, labels: string[], max: number, unit: (v: number)
   }
   const step = Math.max(1, Math.ceil(labels.length / 6));
   const iw = (W - PAD.l - PAD.r) / Math.max(1, labels.length);
+  const last = labels.length - 1;
   labels.forEach((l, i) => {
-    if (i % step !== 0 && i !== labels.length - 1) return;
+    const lastAlone = i === last && last % step >= step / 2;  // the last day, unless a tick sits next to it
+    if (i % step !== 0 && !lastAlone) return;
     root.append(svg("text", { x: PAD.l + iw * (i + 0.5), y: H - 6, "text-anchor": "middle", class: "tick" }, l.slice(5)));
   });
 }

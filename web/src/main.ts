@@ -85,6 +85,6 @@ async function route(): Promise<void> {
 document.querySelector("#app")!.append(main, nav);
 onSession((s) => { updateRole(s); refreshBadge(); });
 updateRole(session());
-window.addEventListener("hashchange", () => { route(); });
+window.addEventListener("hashchange", () => { route().then(refreshBadge); });
 route().then(refreshBadge);
 setInterval(refreshBadge, 20000);
