@@ -49,7 +49,7 @@ class Baselines:
         if user_row is None:  # a user without training positives: nothing personal to go on
             return self.pop.astype(np.float64) * 1e-9
         if method == "itemknn":
-            return np.asarray(self.m[user_row] @ self.sim).ravel().astype(np.float64)
+            return np.asarray((self.m[user_row] @ self.sim).todense()).ravel().astype(np.float64)
         if method == "als":
             return (self.item_f @ self.user_f[user_row]).astype(np.float64)
         raise ValueError(f"unknown baseline {method!r}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,7 +26,7 @@ from events import Event, VideoDetailsSubmitted, VideoPublished, VideoRemoved, V
 from .baselines import Baselines
 from .history import Outcome, interactions, outcomes
 from .metrics import auc, ndcg_at_k, recall_at_k
-from .ranker import HEADS, MultiTaskRanker, RankerConfig, train_ranker
+from .ranker import HEADS, Blend, MultiTaskRanker, RankerConfig, train_ranker
 from .recommend import PlatformState, RecConfig, Recommender
 
 __all__ = ["EvalConfig", "evaluate", "ranker_examples", "time_cut"]
@@ -108,7 +108,33 @@ def fit_ranker(events: Sequence[Event], cut_us: int, cfg: EvalConfig, progress: 
     progress(f"ranker: examples for {len(users)} users")
     x, y, m, w, wm, g = ranker_examples(state, labels, users, cfg.rec)
     progress(f"ranker: training on {len(x):,} rows ({int(y[:, 1].sum()):,} positives)")
-    return train_ranker(x, y, m, w, wm, cfg=cfg.ranker, device=cfg.device, groups=g)
+    rng = np.random.default_rng(cfg.seed)
+    val_users = rng.random(int(g.max()) + 1) < 0.2
+    is_val = val_users[g]
+    model, report = train_ranker(x, y, m, w, wm, cfg=cfg.ranker, device=cfg.device, groups=g, is_val=is_val)
+    # the blend's skip weight, chosen by NDCG@10 of the held-out validation users (training period only)
+    preds = model.predict(x[is_val])
+    best: tuple[float, float] = (-1.0, 0.0)
+    for skip_w in (0.0, -0.25, -0.5, -1.0, -2.0):
+        weights = {**cfg.rec.blend.weights, "skip": skip_w}
+        score = Blend(weights).score(preds)
+        nd = _group_ndcg(score, y[is_val, HEADS.index("like")], g[is_val])
+        report[f"val_ndcg@10_skip{skip_w}"] = nd
+        if nd > best[0]:
+            best = (nd, skip_w)
+    report["blend_skip_weight"] = best[1]
+    return model, report
+
+
+def _group_ndcg(score: np.ndarray, label: np.ndarray, groups: np.ndarray, k: int = 10) -> float:
+    out = []
+    for gid in np.unique(groups):
+        sel = np.flatnonzero(groups == gid)
+        truth = {int(i) for i in sel[label[sel] > 0]}
+        if truth:
+            ranked = [int(i) for i in sel[np.argsort(-score[sel], kind="stable")]]
+            out.append(ndcg_at_k([str(i) for i in ranked], {str(i) for i in truth}, k))
+    return float(np.mean(out)) if out else 0.0
 
 
 def evaluate(events: Sequence[Event], cfg: EvalConfig = EvalConfig(), *, progress: Progress = lambda s: None,
@@ -132,9 +158,10 @@ def evaluate(events: Sequence[Event], cfg: EvalConfig = EvalConfig(), *, progres
         if o.positive and v not in seen_train[u]:
             truth[u].add(v)
     ranker, calib = fit_ranker(train, cut, cfg, progress, text)
+    rcfg = replace(cfg.rec, blend=Blend({**cfg.rec.blend.weights, "skip": calib["blend_skip_weight"]}))
     progress("project: platform state at the cut")
-    state = PlatformState.build(train, cut, cfg.rec, text=text, device=cfg.device, catalog_events=catalog)
-    rec = Recommender(state, ranker, cfg.rec)
+    state = PlatformState.build(train, cut, rcfg, text=text, device=cfg.device, catalog_events=catalog)
+    rec = Recommender(state, ranker, rcfg)
     # baselines on the same catalogue and split
     users = sorted(truth)
     all_users = sorted({u for u, _ in train_pairs} | set(users))
@@ -184,7 +211,7 @@ def evaluate(events: Sequence[Event], cfg: EvalConfig = EvalConfig(), *, progres
         "test_users": len(users), "test_positives": sum(len(t) for t in truth.values()),
         "test_positives_on_new_videos": sum(len(t & new_videos) for t in truth.values()),
         "catalogue": cat, "new_videos": len(new_videos), "auc_pairs": len(labelled),
-        "ranker_calibration_ece": calib, "k": cfg.k,
+        "ranker_validation": {k: float(v) for k, v in calib.items()}, "k": cfg.k,
     }
     return {"project": out["project"], "baselines": {m: out[m] for m in BASELINES}, "split": split}
 
@@ -202,7 +229,10 @@ def _aucs(rec: Recommender, base: Baselines, urow: dict[str, int], has_pos: set[
     scores = {m: np.zeros(len(labelled)) for m in ("project", *BASELINES)}
     for u, idx in by_user.items():
         rows = [st.vrow[labelled[i][1]] for i in idx]
-        scores["project"][idx] = rec.score(u, rows, st.candidates(u, rec.cfg, set()))
+        x = st.features(u, rows, st.candidates(u, rec.cfg, set()), rec.cfg)
+        p = rec.ranker.predict(x) if rec.ranker is not None else {"like": x[:, 0], "skip": np.zeros(len(x))}
+        # like vs dislike given an engagement: the like head against the skip / not-interested head
+        scores["project"][idx] = p["like"] / (p["like"] + p["skip"] + 1e-9)
         r = urow.get(u)
         for m in BASELINES:
             s = base.scores(m, r if r is not None and r in has_pos else None)

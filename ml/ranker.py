@@ -144,14 +144,21 @@ def ece(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
     return total
 
 
+def _train_rows(tr: np.ndarray, mask: np.ndarray, head: int) -> np.ndarray:
+    return np.flatnonzero(tr & (mask[:, head] > 0))
+
+
 def train_ranker(x: np.ndarray, y: np.ndarray, mask: np.ndarray, watch: np.ndarray, wmask: np.ndarray,
                  *, cfg: RankerConfig = RankerConfig(), val_fraction: float = 0.2, device: str = "cpu",
-                 groups: np.ndarray | None = None) -> tuple[MultiTaskRanker, dict[str, float]]:
+                 groups: np.ndarray | None = None,
+                 is_val: np.ndarray | None = None) -> tuple[MultiTaskRanker, dict[str, float]]:
     """Train on rows x (N, F) with labels y / mask (N, 6), watch / wmask (N,); calibrate on a held-out
-    split (by ``groups``, e.g. users, when given). Returns the model and per-head validation ECE."""
+    split (``is_val``, else by ``groups``, e.g. users, when given). Returns the model and per-head validation ECE."""
     rng = np.random.default_rng(cfg.seed)
     torch.manual_seed(cfg.seed)
-    if groups is not None:
+    if is_val is not None:
+        pass
+    elif groups is not None:
         uniq = np.unique(groups)
         val_groups = set(rng.choice(uniq, size=max(1, int(len(uniq) * val_fraction)), replace=False).tolist())
         is_val = np.array([g in val_groups for g in groups])
@@ -184,10 +191,19 @@ def train_ranker(x: np.ndarray, y: np.ndarray, mask: np.ndarray, watch: np.ndarr
     idx_val = np.flatnonzero(is_val)
     with torch.inference_mode():
         raw = model(tx[idx_val]).cpu().numpy() if len(idx_val) else np.zeros((0, len(HEADS) + 1))
+    prior = (1.0, float(np.log(cfg.neg_keep)))  # undoes the negative downsampling's shift of the odds
     for i, h in enumerate(HEADS):
         sel = mask[idx_val, i] > 0
-        a, b = fit_platt(raw[sel, i], y[idx_val][sel, i])
+        yv = y[idx_val][sel, i]
+        if y[_train_rows(tr, mask, i), i].sum() == 0:
+            a, b = 0.0, -20.0  # never observed: a constant ~0 instead of an untrained guess
+        elif yv.sum() >= 10 and (1 - yv).sum() >= 10:
+            a, b = fit_platt(raw[sel, i], yv)
+            if a <= 0.0:
+                a, b = prior
+        else:
+            a, b = prior
         model.platt[i] = torch.tensor([a, b])
         p = 1.0 / (1.0 + np.exp(-(a * raw[sel, i] + b)))
-        report[f"ece_{h}"] = ece(p, y[idx_val][sel, i])
+        report[f"ece_{h}"] = ece(p, yv)
     return model.cpu(), report
