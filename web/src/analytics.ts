@@ -27,7 +27,6 @@ export async function analyticsPage(creatorId: string | null, days = 14): Promis
   const r = await get(`/creators/${encodeURIComponent(id)}/analytics?days=${days}`);
   const rows = r.days as Day[];
   const labels = rows.map((d) => d.day);
-  const t = r.totals ?? {};
   const minutes = (ms: number) => ms / 60000;
   const total = (k: keyof Day) => rows.reduce((a, d) => a + (d[k] as number), 0);
   const longWatch = Math.max(0, ...rows.map((d) => d.watch_ms)) >= 120_000;
@@ -38,7 +37,7 @@ export async function analyticsPage(creatorId: string | null, days = 14): Promis
       kpi("views", fmt(total("views"))), kpi("watch time", total("watch_ms") >= 120_000
         ? `${minutes(total("watch_ms")).toFixed(1)} min` : `${Math.round(total("watch_ms") / 1000)} s`),
       kpi("likes", fmt(total("likes"))), kpi("followers gained", fmt(total("follows"))),
-      kpi("viewers (daily uniques)", fmt(total("unique_viewers"))), kpi("all-time likes", fmt(t.likes ?? 0))),
+      kpi("viewers (daily uniques)", fmt(total("unique_viewers"))), kpi("comments", fmt(total("comments")))),
     h("div", { class: "charts" },
       bars("Views per day", labels, rows.map((d) => d.views)),
       longWatch
