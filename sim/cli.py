@@ -256,9 +256,22 @@ def list_(data_dir: str | None) -> None:
 @click.option("--data-dir", default=None)
 @click.option("--control", default=None, help="The arm lifts are measured against (default: the first).")
 @click.option("--resamples", type=click.IntRange(min=100), default=1000, show_default=True)
+@click.option(
+    "--creator-views",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Creator-health guardrail: views a new creator should reach (scale it with the audience).",
+)
 @click.option("--json", "as_json", is_flag=True)
 def report(
-    name: str, log_url: str | None, data_dir: str | None, control: str | None, resamples: int, as_json: bool
+    name: str,
+    log_url: str | None,
+    data_dir: str | None,
+    control: str | None,
+    resamples: int,
+    creator_views: int,
+    as_json: bool,
 ) -> None:
     """Each arm's metrics from the event log with 95 % bootstrap CIs, lifts and guardrails."""
     import asyncio
@@ -268,7 +281,11 @@ def report(
     from .abreport import experiment_report
 
     settings = load_settings(data_dir=data_dir, log_url=log_url)
-    out = asyncio.run(experiment_report(settings.log_url, name, control=control, resamples=resamples))
+    out = asyncio.run(
+        experiment_report(
+            settings.log_url, name, control=control, resamples=resamples, creator_views=creator_views
+        )
+    )
     if as_json:
         click.echo(json.dumps(out, indent=2))
         return
