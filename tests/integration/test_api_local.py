@@ -112,3 +112,12 @@ def test_openapi_lists_every_route() -> None:
               "/api/v1/creators/{creator_id}/analytics", "/api/v1/moderation/queue",
               "/api/v1/videos/{video_id}/appeal", "/api/v1/users/{user_id}/follow"):
         assert p in paths, p
+
+
+def test_web_client_at_root_and_docs() -> None:
+    client = TestClient(create_api())
+    root = client.get("/")
+    assert root.status_code == 200 and root.headers["content-type"].startswith("text/html")
+    assert client.get("/docs").status_code == 200
+    missing = client.get("/api/v1/nothing")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
