@@ -61,11 +61,12 @@ async def _drive(call: Call, users: list[str], cfg: FeedBenchConfig, seconds: fl
     async def one(user: str, t_sched: float) -> None:
         nonlocal errors
         try:
-            timings = await call(user)
+            timings = dict(await call(user))
         except Exception:
             errors += 1
             return
         lat.append((time.perf_counter() - t_sched) * 1000)
+        stages.setdefault("_degraded", []).append(timings.pop("_degraded", 0.0))
         for k, v in timings.items():
             stages.setdefault(k, []).append(v)
 
@@ -138,7 +139,7 @@ def _inprocess(world: BenchWorld, cfg: FeedBenchConfig) -> dict[str, Any]:
     async def call(user: str) -> dict[str, float]:
         page = await svc.get_page(user, cfg.count, cursors.get(user))
         cursors[user] = page.cursor
-        return page.timings_ms
+        return {**page.timings_ms, "_degraded": 0.0 if page.personalized else 1.0}
 
     async def probe(stop: asyncio.Event, out: list[float]) -> None:
         rng = random.Random(cfg.world.seed + 3)
@@ -206,6 +207,7 @@ def run_feed_bench(cfg: FeedBenchConfig, phase: Progress) -> dict[str, Any]:
         serve.shutdown()
         ray.shutdown()  # type: ignore[no-untyped-call]
     lat, stages = res["lat"], res["stages"]
+    degraded = stages.pop("_degraded", [])
     return {
         "rps": round(len(lat) / res["elapsed"], 1),
         "p50_ms": _pct(lat, 50),
@@ -216,6 +218,7 @@ def run_feed_bench(cfg: FeedBenchConfig, phase: Progress) -> dict[str, Any]:
         "freshness_probes": len(res["fresh"]),
         "requests": len(lat),
         "errors": res["errors"],
+        "degraded_pages": int(sum(degraded)),  # personalized: false (a stage past its budget, ...)
         "mode": "open" if cfg.rate else "closed",
         "rate": cfg.rate,
         "concurrency": cfg.concurrency,

@@ -77,7 +77,7 @@ def run_serve_load(cfg: Any, port: int, cache_dir: str | None) -> dict[str, Any]
                     r.raise_for_status()
                     body = await r.json()
                 timings: dict[str, float] = body["timings"]
-                return timings
+                return {**timings, "_degraded": 0.0 if body["personalized"] else 1.0}
 
             async def probe(stop: asyncio.Event, out: list[float]) -> None:
                 rng = random.Random(cfg.world.seed + 3)
