@@ -171,24 +171,34 @@ def _eid(ts_us: int, *parts: str) -> str:
 
 
 def rows_to_events(rows: Iterable[ImportRow]) -> Iterator[Event]:
-    """The platform's events for ``rows`` (registrations and video lifecycles first seen, then the row)."""
+    """The platform's events for ``rows``: a registration per user and a lifecycle per video, dated just
+    before their earliest row, then each row's view and engagement (the log orders nothing by time
+    across partitions; consumers that need time order sort by ``ts``)."""
+    rows = list(rows)
+    first_user: dict[str, int] = {}
+    first_video: dict[str, int] = {}
+    for r in rows:  # rows need not be in time order (KuaiRand is sorted by user): date each entity
+        first_user[r.user_id] = min(first_user.get(r.user_id, r.ts_ms), r.ts_ms)
+        first_video[r.video_id] = min(first_video.get(r.video_id, r.ts_ms), r.ts_ms)
     users: set[str] = set()
     videos: set[str] = set()
     for i, r in enumerate(rows):
-        ts = r.ts_ms * 1000
         if r.user_id not in users:
             users.add(r.user_id)
+            ts = first_user[r.user_id] * 1000
             yield UserRegistered(event_id=_eid(ts - 10, "u", r.user_id), ts=ts - 10, user_id=r.user_id)
         creator = r.meta.creator_id or f"c-{r.video_id}"  # unknown author: the video is its own creator
         if r.video_id not in videos:
             videos.add(r.video_id)
             m, vid = r.meta, r.video_id
+            ts = first_video[vid] * 1000  # just before the video's earliest row
             yield VideoDetailsSubmitted(event_id=_eid(ts - 4, "d", vid), ts=ts - 4, video_id=vid, creator_id=creator,
                                         caption=m.caption[:4000], hashtags=m.hashtags[:30], sound_id=m.sound_id)
             yield VideoTranscoded(event_id=_eid(ts - 3, "t", vid), ts=ts - 3, video_id=vid, creator_id=creator,
                                   duration_ms=r.duration_ms or m.duration_ms, width=m.width, height=m.height,
                                   master_playlist_key=f"imported/{vid}/master.m3u8", renditions=())
             yield VideoPublished(event_id=_eid(ts - 2, "p", vid), ts=ts - 2, video_id=vid, creator_id=creator)
+        ts = r.ts_ms * 1000
         key = f"{i}|{r.user_id}|{r.video_id}|{r.ts_ms}"
         dur = r.duration_ms if r.duration_ms > 0 else max(r.watch_ms, 1)
         yield ViewEnded(event_id=_eid(ts, "v", key), ts=ts, user_id=r.user_id, video_id=r.video_id,

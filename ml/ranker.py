@@ -192,18 +192,22 @@ def train_ranker(x: np.ndarray, y: np.ndarray, mask: np.ndarray, watch: np.ndarr
     with torch.inference_mode():
         raw = model(tx[idx_val]).cpu().numpy() if len(idx_val) else np.zeros((0, len(HEADS) + 1))
     prior = (1.0, float(np.log(cfg.neg_keep)))  # undoes the negative downsampling's shift of the odds
+    # Platt on one half of the validation rows, the reported ECE on the other half
+    fit_half = rng.random(len(idx_val)) < 0.5
     for i, h in enumerate(HEADS):
         sel = mask[idx_val, i] > 0
-        yv = y[idx_val][sel, i]
+        fit, rep = sel & fit_half, sel & ~fit_half
+        yf = y[idx_val][fit, i]
         if y[_train_rows(tr, mask, i), i].sum() == 0:
             a, b = 0.0, -20.0  # never observed: a constant ~0 instead of an untrained guess
-        elif yv.sum() >= 10 and (1 - yv).sum() >= 10:
-            a, b = fit_platt(raw[sel, i], yv)
+        elif yf.sum() >= 10 and (1 - yf).sum() >= 10:
+            a, b = fit_platt(raw[fit, i], yf)
             if a <= 0.0:
                 a, b = prior
         else:
             a, b = prior
         model.platt[i] = torch.tensor([a, b])
-        p = 1.0 / (1.0 + np.exp(-(a * raw[sel, i] + b)))
-        report[f"ece_{h}"] = ece(p, yv)
+        p = 1.0 / (1.0 + np.exp(-(a * raw[rep, i] + b)))
+        report[f"ece_{h}"] = ece(p, y[idx_val][rep, i])
+        report[f"positives_{h}"] = float(y[idx_val][rep, i].sum())
     return model.cpu(), report

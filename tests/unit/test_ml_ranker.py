@@ -42,7 +42,7 @@ def test_trains_on_a_learnable_task_and_predicts_every_head() -> None:
     assert set(out) == {*HEADS, "watch"} and all(v.shape == (10,) for v in out.values())
     like = model.predict(x)["like"]
     assert np.corrcoef(like, p_like)[0, 1] > 0.8
-    assert report["ece_like"] < 0.1 and set(report) == {f"ece_{h}" for h in HEADS}
+    assert report["ece_like"] < 0.1 and {f"ece_{h}" for h in HEADS} <= set(report)
 
 
 def test_blend_is_configuration() -> None:
