@@ -24,7 +24,7 @@ from typing import Any
 
 __all__ = ["BenchPlan", "plan_benchmarks", "run_all", "state_size"]
 
-EVAL_DATASET = "/work/shared/data/kuairand/interactions_27k_standard_like_hate_kcore15.tsv"
+EVAL_DATASET = "/work/shared/data/kuairand"  # the KuaiRand subset folder (reel eval --format kuairand)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,10 +133,11 @@ def plan_benchmarks(work: Path, *, quick: bool, eval_dataset: str | None) -> lis
             )
         )
     if eval_dataset and Path(eval_dataset).exists():
+        fmt = "kuairand" if Path(eval_dataset).is_dir() else "interactions"
         plans.append(
             BenchPlan(
                 "eval",
-                ["eval", "--dataset", eval_dataset, "--format", "interactions", "--text", "hashing"],
+                ["eval", "--dataset", eval_dataset, "--format", fmt, "--text", "hashing"],
                 1200,
             )
         )

@@ -193,10 +193,10 @@ def figures_from_results(results: Mapping[str, Any]) -> dict[str, Figure]:
         arm = arms.get("personalised") or (next(iter(arms.values())) if arms else None)
         if isinstance(arm, Mapping):
             put(
-                "watch_s_per_view",
-                _get(arm, "engagement.watch_s_per_view"),
-                "s",
-                "simulate.arms.personalised.engagement.watch_s_per_view (reel simulate)",
+                "watch_fraction",
+                _get(arm, "engagement.watch_fraction"),
+                "of the clip",
+                "simulate.arms.personalised.engagement.watch_fraction (reel simulate; loops count)",
             )
     return out
 
@@ -364,8 +364,8 @@ def plan(scale: Scale, figures: Mapping[str, Figure], a: Assumptions | None = No
             "video-min/day x (ladder MB/min + original MB/min)",
             uses,
         )
-    fw = figures.get("watch_s_per_view")
-    watch = fw.value if fw else a.watch_s_per_view
+    fw = figures.get("watch_fraction")
+    watch = fw.value * a.clip_seconds if fw else a.watch_s_per_view
     f = figures.get("rendition_mbit_s")
     if f:
         pb = views_day * watch * f.value / 8 / 1e6
@@ -373,10 +373,10 @@ def plan(scale: Scale, figures: Mapping[str, Figure], a: Assumptions | None = No
             "cdn_egress_pb_per_day",
             round(pb / 1000, 2),
             "PB/day",
-            "views/day x watch_s_per_view x rendition_mbit_s / 8",
+            f"views/day x watch_fraction x clip_seconds {a.clip_seconds} x rendition_mbit_s / 8",
             {
                 "rendition_mbit_s": _use(f),
-                "watch_s_per_view": _use(fw) if fw else f"assumed {a.watch_s_per_view}",
+                "watch_fraction": _use(fw) if fw else f"none measured: assumed {a.watch_s_per_view} s/view",
             },
         )
         p.add(

@@ -77,6 +77,9 @@ def _engagement(views: Sequence[ViewRecord]) -> dict[str, Any]:
         "sessions": len(sessions),
         "watch_s_per_session": round(sum(sessions.values()) / 1000 / len(sessions), 2) if sessions else None,
         "watch_s_per_view": round(sum(v.watch_ms for v in views) / 1000 / len(views), 3) if views else None,
+        "watch_fraction": round(sum(v.watch_ms for v in views) / sum(v.duration_ms for v in views), 4)
+        if views
+        else None,
         "completion_rate": _rate(views, "completed"),
         "like_rate": _rate(views, "liked"),
         "share_rate": _rate(views, "shared"),
