@@ -68,6 +68,16 @@ def _handle(request: Request, exc: Exception) -> Response:
     return error_response(mapped)
 
 
+def _replica_id() -> str | None:
+    """This Serve replica's id (None outside Serve, e.g. under a TestClient)."""
+    try:
+        from ray import serve
+
+        return str(serve.get_replica_context().replica_id.unique_id)
+    except Exception:
+        return None
+
+
 def _typed_roots() -> tuple[type[Exception], ...]:
     """Every package's error root: handled in the app (not re-raised to the server like a bug)."""
     from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError, RayTaskError
@@ -102,7 +112,8 @@ def create_api() -> FastAPI:
     @app.get("/api/v1/health", tags=["ops"])
     async def health() -> dict[str, Any]:
         ctx = deps.get_context()
-        return {"ok": True, "feed": ctx.feed is not None, "shards": ctx.router is not None}
+        return {"ok": True, "feed": ctx.feed is not None, "shards": ctx.router is not None,
+                "replica": _replica_id()}
 
     web = _web_dir()
     if web is not None:  # the web client (issue 9) at "/", after every API route
