@@ -90,6 +90,7 @@ def build_context(settings: Settings, *, namespace: str = NAMESPACE, ranking: An
         router=_shard_router(settings, namespace),
         idempotency=IdempotencyStore(idem_path, ttl_s=settings.idempotency_ttl_s),
     )
+    ctx.idempotency.purge()  # expired keys of earlier runs
     if with_feed:
         ctx.feed = _feed(settings, ctx, ranking)
     return ctx
