@@ -22,10 +22,10 @@ __all__ = ["OnlineTrainerActor"]
 
 @ray.remote(num_cpus=0)
 class OnlineTrainerActor:
-    def __init__(self, log_url: str, config: OnlineConfig = OnlineConfig(), group: str = "trainer") -> None:
+    def __init__(self, log_url: str, config: OnlineConfig | None = None, group: str = "trainer") -> None:
         self.log_url = log_url
         self.group = group
-        self.trainer = OnlineTrainer(config)
+        self.trainer = OnlineTrainer(config or OnlineConfig())
         self.creators: dict[str, str] = {}
         self._log: Any = None
         self._consumer: Any = None
@@ -43,21 +43,31 @@ class OnlineTrainerActor:
         for e in events:
             if isinstance(e, VideoDetailsSubmitted | VideoPublished):
                 self.creators.setdefault(e.video_id, e.creator_id)
-        batch = [Labelled(x.ts, x.user_id, x.video_id, self.creators.get(x.video_id, x.creator_id), x.label)
-                 for x in labelled_stream(events)]
+        batch = [
+            Labelled(x.ts, x.user_id, x.video_id, self.creators.get(x.video_id, x.creator_id), x.label)
+            for x in labelled_stream(events)
+        ]
         for s in range(0, len(batch), self.trainer.cfg.batch):
-            self.trainer.observe(batch[s: s + self.trainer.cfg.batch])
+            self.trainer.observe(batch[s : s + self.trainer.cfg.batch])
         if records:
             await self._consumer.commit()
         published = self.trainer.maybe_publish(time.time_ns() // 1000)
-        return {"records": len(records), "labelled": len(batch), "version": self.trainer.version,
-                "published": int(published), "rows": len(self.trainer.model.table)}
+        return {
+            "records": len(records),
+            "labelled": len(batch),
+            "version": self.trainer.version,
+            "published": int(published),
+            "rows": len(self.trainer.model.table),
+        }
 
     def published(self) -> dict[str, Any]:
         """The last published parameters (dense state dict and the sparse table's rows)."""
         m = self.trainer.published
-        return {"version": self.trainer.version, "dense": m.dense.state_dict(),
-                "rows": {k: m.table.weights[m.table.row_of(k)].copy() for k in m.table.ids()}}
+        return {
+            "version": self.trainer.version,
+            "dense": m.dense.state_dict(),
+            "rows": {k: m.table.weights[m.table.row_of(k)].copy() for k in m.table.ids()},
+        }
 
     async def close(self) -> None:
         if self._consumer is not None:

@@ -26,13 +26,16 @@ def _print(result: dict[str, object], as_json: bool) -> None:
 @click.option("--ef", type=click.IntRange(min=8), default=160, show_default=True, help="Query-time ef.")
 @click.option("--threads", type=click.IntRange(min=1), default=2, show_default=True, help="Build threads.")
 @click.option("--json", "as_json", is_flag=True)
-def ann_command(items: int, dim: int, queries: int, m: int, ef_construction: int, ef: int, threads: int,
-                as_json: bool) -> None:
+def ann_command(
+    items: int, dim: int, queries: int, m: int, ef_construction: int, ef: int, threads: int, as_json: bool
+) -> None:
     """HNSW over synthetic clustered vectors: recall@100 vs exact search, query p99, build time."""
     from ml.bench import bench_ann
 
-    _print(bench_ann(items, dim, queries=queries, m=m, ef_construction=ef_construction, ef=ef,
-                     threads=threads), as_json)
+    _print(
+        bench_ann(items, dim, queries=queries, m=m, ef_construction=ef_construction, ef=ef, threads=threads),
+        as_json,
+    )
 
 
 @click.command(name="ranker")
@@ -57,5 +60,9 @@ def online_command(path: str, fmt: str, warmup: float, as_json: bool) -> None:
     from ml.online import online_vs_frozen
 
     rows = read_kuairand(path) if fmt == "kuairand" else read_interactions_csv(path)
-    _print(online_vs_frozen(list(rows_to_events(rows)), warmup=warmup,
-                            progress=lambda s: click.echo(s, err=True)), as_json)
+    _print(
+        online_vs_frozen(
+            list(rows_to_events(rows)), warmup=warmup, progress=lambda s: click.echo(s, err=True)
+        ),
+        as_json,
+    )

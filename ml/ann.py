@@ -15,15 +15,29 @@ __all__ = ["HnswIndex", "exact_top_k", "recall_at_k"]
 class HnswIndex:
     """Integer labels -> unit vectors; ``query`` returns (labels, cosine distances) best first."""
 
-    def __init__(self, dim: int, *, max_elements: int = 1024, m: int = 16, ef_construction: int = 200,
-                 ef: int = 200, threads: int = 1, seed: int = 0) -> None:
+    def __init__(
+        self,
+        dim: int,
+        *,
+        max_elements: int = 1024,
+        m: int = 16,
+        ef_construction: int = 200,
+        ef: int = 200,
+        threads: int = 1,
+        seed: int = 0,
+    ) -> None:
         import hnswlib
 
         self.dim = dim
         self.ef = ef
         self._index = hnswlib.Index(space="ip", dim=dim)
-        self._index.init_index(max_elements=max_elements, M=m, ef_construction=ef_construction,
-                               random_seed=seed, allow_replace_deleted=True)
+        self._index.init_index(
+            max_elements=max_elements,
+            M=m,
+            ef_construction=ef_construction,
+            random_seed=seed,
+            allow_replace_deleted=True,
+        )
         self._index.set_ef(ef)
         self._index.set_num_threads(threads)
         self._deleted: set[int] = set()

@@ -19,8 +19,16 @@ __all__ = ["Baselines"]
 class Baselines:
     """Fitted on a (users x videos) 0/1 matrix of training positives."""
 
-    def __init__(self, positives: sp.csr_matrix, *, seed: int = 0, als_factors: int = 64,
-                 als_reg: float = 0.05, als_iters: int = 15, als_alpha: float = 10.0) -> None:
+    def __init__(
+        self,
+        positives: sp.csr_matrix,
+        *,
+        seed: int = 0,
+        als_factors: int = 64,
+        als_reg: float = 0.05,
+        als_iters: int = 15,
+        als_alpha: float = 10.0,
+    ) -> None:
         self.m = positives.tocsr().astype(np.float32)
         self.m.data[:] = 1.0
         self.rng = np.random.default_rng(seed)
@@ -33,8 +41,13 @@ class Baselines:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         from implicit.als import AlternatingLeastSquares
 
-        self.als = AlternatingLeastSquares(factors=als_factors, regularization=als_reg, iterations=als_iters,
-                                           random_state=seed, calculate_training_loss=False)
+        self.als = AlternatingLeastSquares(
+            factors=als_factors,
+            regularization=als_reg,
+            iterations=als_iters,
+            random_state=seed,
+            calculate_training_loss=False,
+        )
         self.als.fit(sp.csr_matrix(self.m * als_alpha), show_progress=False)
         uf, itf = self.als.user_factors, self.als.item_factors
         self.user_f = np.asarray(uf.to_numpy() if hasattr(uf, "to_numpy") else uf)

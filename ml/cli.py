@@ -45,8 +45,9 @@ def import_(fmt: str, url: str | None, path: str) -> None:
         raise click.ClickException(str(exc)) from exc
     events = list(rows_to_events(rows))
     console = Console(stderr=True)
-    with Progress(TextColumn("[bold]import"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as bar:
+    with Progress(
+        TextColumn("[bold]import"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
         task = bar.add_task("import", total=len(events))
         n = asyncio.run(append_events(_log_url(url), events, progress=lambda k: bar.advance(task, k)))
     click.echo(f"imported {len(rows):,} rows as {n:,} events into {_log_url(url)}")
@@ -68,7 +69,9 @@ def train(kind: str, url: str | None, models_dir: str, text: str) -> None:
 @click.command(name="eval")
 @click.option("--dataset", "path", required=False, help="KuaiRand folder or interactions CSV.")
 @click.option("--format", "fmt", type=click.Choice(["kuairand", "interactions"]), default="interactions")
-@click.option("--online", "online", is_flag=True, help="Online vs frozen AUC on a time-ordered replay instead.")
+@click.option(
+    "--online", "online", is_flag=True, help="Online vs frozen AUC on a time-ordered replay instead."
+)
 @click.option("--text", type=click.Choice(["minilm", "hashing"]), default="minilm", show_default=True)
 @click.option("--log-dir", default=None, help="Where the fresh log goes [default: a temporary folder].")
 @click.option("--json", "as_json", is_flag=True)
@@ -88,13 +91,19 @@ def eval_(path: str | None, fmt: str, online: bool, text: str, log_dir: str | No
     url = Path(folder).resolve().as_uri()
     asyncio.run(append_events(url, list(rows_to_events(rows))))
     events = asyncio.run(read_all(url))
-    say = (lambda s: click.echo(s, err=True))
+
+    def say(s: str) -> None:
+        click.echo(s, err=True)
+
     if online:
         from .online import online_vs_frozen
 
         res = online_vs_frozen(events, progress=say)
-        click.echo(json.dumps(res, indent=2) if as_json else
-                   f"online AUC {res['online_auc']:.4f}  frozen AUC {res['frozen_auc']:.4f}")
+        click.echo(
+            json.dumps(res, indent=2)
+            if as_json
+            else f"online AUC {res['online_auc']:.4f}  frozen AUC {res['frozen_auc']:.4f}"
+        )
         return
     from . import device
 
@@ -105,8 +114,10 @@ def eval_(path: str | None, fmt: str, online: bool, text: str, log_dir: str | No
     table = Table(title=f"reel eval {fmt} {path}", title_justify="left")
     for col in ("method", "recall@10", "recall@50", "ndcg@10", "coverage", "auc"):
         table.add_column(col, justify="right")
-    rowsets = [("project", result["project"])] + list(result["baselines"].items())  # type: ignore[union-attr]
+    rowsets = [("project", result["project"]), *result["baselines"].items()]  # type: ignore[attr-defined]
     for name, res in rowsets:
-        table.add_row(name, *(f"{res[c]:.4f}" for c in ("recall@10", "recall@50", "ndcg@10", "coverage", "auc")))
+        table.add_row(
+            name, *(f"{res[c]:.4f}" for c in ("recall@10", "recall@50", "ndcg@10", "coverage", "auc"))
+        )
     Console(file=sys.stdout).print(table)
     click.echo(json.dumps(result["split"]))

@@ -57,12 +57,18 @@ class VideoCatalog:
         match event:
             case VideoDetailsSubmitted():
                 v = self.videos.get(event.video_id, VideoContent(event.video_id))
-                self.videos[event.video_id] = replace(v, creator_id=event.creator_id, sound_id=event.sound_id,
-                                                      caption=event.caption, hashtags=event.hashtags)
+                self.videos[event.video_id] = replace(
+                    v,
+                    creator_id=event.creator_id,
+                    sound_id=event.sound_id,
+                    caption=event.caption,
+                    hashtags=event.hashtags,
+                )
             case VideoTranscoded():
                 v = self.videos.get(event.video_id, VideoContent(event.video_id, creator_id=event.creator_id))
-                self.videos[event.video_id] = replace(v, duration_ms=event.duration_ms, width=event.width,
-                                                      height=event.height)
+                self.videos[event.video_id] = replace(
+                    v, duration_ms=event.duration_ms, width=event.width, height=event.height
+                )
             case VideoPublished():
                 v = self.videos.get(event.video_id, VideoContent(event.video_id, creator_id=event.creator_id))
                 if v.published_ts is None:
@@ -81,8 +87,10 @@ class VideoCatalog:
 def _bucket(field: str, value: str | None) -> int:
     if not value:
         return -1
-    return int.from_bytes(hashlib.blake2b(f"{field}:{value}".encode(), digest_size=4).digest(), "little") \
+    return (
+        int.from_bytes(hashlib.blake2b(f"{field}:{value}".encode(), digest_size=4).digest(), "little")
         % HASH_BUCKETS
+    )
 
 
 def content_dim(text_dim: int) -> int:
@@ -90,7 +98,8 @@ def content_dim(text_dim: int) -> int:
 
 
 def content_matrix(videos: Sequence[VideoContent], text: TextEncoder) -> np.ndarray:
-    """One content row per video: [text | creator buckets | sound buckets | log dur, aspect, #tags, has text]."""
+    """One content row per video: [text | creator buckets | sound buckets | log duration, aspect ratio,
+    hashtag count, has text]."""
     from .text_encoder import video_text
 
     texts = [video_text(v.caption, v.hashtags) for v in videos]

@@ -27,14 +27,34 @@ from .history import HATE, LIKE, SHARE, VIEW, Interaction, interactions
 
 __all__ = ["EXAMPLE_FEATURES", "join_outcomes", "outcome_index", "ray_dataset", "snapshot_examples"]
 
-EXAMPLE_FEATURES = ("v_views", "v_likes", "v_like_rate", "v_complete_rate", "v_skip_rate", "u_views", "u_likes",
-                    "x_creator", "x_hashtag_max", "x_sound")
+EXAMPLE_FEATURES = (
+    "v_views",
+    "v_likes",
+    "v_like_rate",
+    "v_complete_rate",
+    "v_skip_rate",
+    "u_views",
+    "u_likes",
+    "x_creator",
+    "x_hashtag_max",
+    "x_sound",
+)
 
 
 def _vector(uf: fs.UserFeatures, vf: fs.VideoFeatures) -> list[float]:
     c = fs.cross_features(uf, vf)
-    return [math.log1p(vf.views), math.log1p(vf.likes), vf.like_rate, vf.completion_rate, vf.skip_rate,
-            math.log1p(uf.views), math.log1p(uf.likes), c.creator, c.hashtag_max, c.sound]
+    return [
+        math.log1p(vf.views),
+        math.log1p(vf.likes),
+        vf.like_rate,
+        vf.completion_rate,
+        vf.skip_rate,
+        math.log1p(uf.views),
+        math.log1p(uf.likes),
+        c.creator,
+        c.hashtag_max,
+        c.sound,
+    ]
 
 
 def snapshot_examples(events: Sequence[Event], *, negatives: int = 2, seed: int = 0) -> list[dict[str, Any]]:
@@ -51,13 +71,27 @@ def snapshot_examples(events: Sequence[Event], *, negatives: int = 2, seed: int 
         if exposure and e.video_id not in seen[e.user_id]:  # type: ignore[union-attr]
             uid, vid = e.user_id, e.video_id  # type: ignore[union-attr]
             uf = fs.user_features(view, uid, now_us=e.ts)
-            rows.append({"ts": e.ts, "user_id": uid, "video_id": vid, "sampled": False,
-                         "x": _vector(uf, fs.video_features(view, vid))})
+            rows.append(
+                {
+                    "ts": e.ts,
+                    "user_id": uid,
+                    "video_id": vid,
+                    "sampled": False,
+                    "x": _vector(uf, fs.video_features(view, vid)),
+                }
+            )
             for _ in range(negatives if published else 0):
                 neg = published[int(rng.integers(len(published)))]
                 if neg in live and neg not in seen[uid] and neg != vid:
-                    rows.append({"ts": e.ts, "user_id": uid, "video_id": neg, "sampled": True,
-                                 "x": _vector(uf, fs.video_features(view, neg))})
+                    rows.append(
+                        {
+                            "ts": e.ts,
+                            "user_id": uid,
+                            "video_id": neg,
+                            "sampled": True,
+                            "x": _vector(uf, fs.video_features(view, neg)),
+                        }
+                    )
             seen[uid].add(vid)
         apply(view, fs.PROJECTION.fold(view, e))  # the event counts only after its snapshot
         if isinstance(e, VideoPublished) and e.video_id not in live:
@@ -76,8 +110,9 @@ def outcome_index(events: Sequence[Event]) -> dict[tuple[str, str], list[tuple[i
     return dict(idx)
 
 
-def join_outcomes(batch: dict[str, Any], index: dict[tuple[str, str], list[tuple[int, int, int, int]]],
-                  horizon_us: int) -> dict[str, Any]:
+def join_outcomes(
+    batch: dict[str, Any], index: dict[tuple[str, str], list[tuple[int, int, int, int]]], horizon_us: int
+) -> dict[str, Any]:
     """Label a batch (columns as lists/arrays) with outcomes in [ts, ts + horizon_us] of the same pair."""
     from projections.common import is_complete, is_skip
 
@@ -101,12 +136,16 @@ def join_outcomes(batch: dict[str, Any], index: dict[tuple[str, str], list[tuple
     return {**batch, **{f"y_{k}": v for k, v in labels.items()}}
 
 
-def ray_dataset(events: Sequence[Event], *, horizon_us: int = 3_600_000_000, negatives: int = 2,
-                seed: int = 0) -> Any:
+def ray_dataset(
+    events: Sequence[Event], *, horizon_us: int = 3_600_000_000, negatives: int = 2, seed: int = 0
+) -> Any:
     """The examples as a ``ray.data.Dataset`` (snapshots in the driver, the outcome join on the workers)."""
     import ray
 
     rows = snapshot_examples(events, negatives=negatives, seed=seed)
     ds = ray.data.from_items(rows)
-    return ds.map_batches(join_outcomes, fn_kwargs={"index": outcome_index(events), "horizon_us": horizon_us},
-                          batch_format="numpy")
+    return ds.map_batches(
+        join_outcomes,
+        fn_kwargs={"index": outcome_index(events), "horizon_us": horizon_us},
+        batch_format="numpy",
+    )

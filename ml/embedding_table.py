@@ -25,8 +25,16 @@ __all__ = ["CollisionlessTable"]
 class CollisionlessTable:
     """id -> own row of ``dim`` float32 parameters; admission by count, expiry by event-time idleness."""
 
-    def __init__(self, dim: int, *, min_count: int = 1, ttl_us: int | None = None, init_std: float = 0.01,
-                 capacity: int = 1024, seed: int = 0) -> None:
+    def __init__(
+        self,
+        dim: int,
+        *,
+        min_count: int = 1,
+        ttl_us: int | None = None,
+        init_std: float = 0.01,
+        capacity: int = 1024,
+        seed: int = 0,
+    ) -> None:
         if dim < 1 or min_count < 1 or capacity < 1:
             raise ValueError("CollisionlessTable needs dim >= 1, min_count >= 1, capacity >= 1")
         self.dim = dim

@@ -15,7 +15,9 @@ class DatasetFormatError(MLError):
     def __init__(self, *, path: str, problem: str) -> None:
         self.path = path
         self.problem = problem
-        super().__init__(f"{path}: {problem}; check the file against the format described in `reel import -h`")
+        super().__init__(
+            f"{path}: {problem}; check the file against the format described in `reel import -h`"
+        )
 
 
 class ModelNotFoundError(MLError):
@@ -24,4 +26,6 @@ class ModelNotFoundError(MLError):
     def __init__(self, *, model: str, log_url: str) -> None:
         self.model = model
         self.log_url = log_url
-        super().__init__(f"no published version of model {model!r} in {log_url}; run `reel train {model}` first")
+        super().__init__(
+            f"no published version of model {model!r} in {log_url}; run `reel train {model}` first"
+        )

@@ -60,8 +60,9 @@ def _is_catalog(e: Event) -> bool:
     return isinstance(e, VideoDetailsSubmitted | VideoTranscoded | VideoPublished | VideoRemoved)
 
 
-def ranker_examples(state: PlatformState, labels: dict[tuple[str, str], Outcome], users: Sequence[str],
-                    cfg: RecConfig) -> tuple[np.ndarray, ...]:
+def ranker_examples(
+    state: PlatformState, labels: dict[tuple[str, str], Outcome], users: Sequence[str], cfg: RecConfig
+) -> tuple[np.ndarray, ...]:
     """Retrieved candidates of ``users`` at the state's time with their outcomes after it (negative
     sampling: retrieved candidates the user did not engage with are negatives of every head)."""
     xs, ys, ms, ws, wms, gs = [], [], [], [], [], []
@@ -79,8 +80,14 @@ def ranker_examples(state: PlatformState, labels: dict[tuple[str, str], Outcome]
             o = labels.get((u, state.videos[r]))
             if o is None:
                 continue
-            y[i] = (o.complete and not o.hated, o.positive and (o.liked or not o.hated), o.shared, o.commented,
-                    False, o.negative)
+            y[i] = (
+                o.complete and not o.hated,
+                o.positive and (o.liked or not o.hated),
+                o.shared,
+                o.commented,
+                False,
+                o.negative,
+            )
             if o.viewed:
                 watch[i], wm[i] = np.log1p(o.watch_ms / 1000.0), 1.0
         xs.append(x)
@@ -91,17 +98,26 @@ def ranker_examples(state: PlatformState, labels: dict[tuple[str, str], Outcome]
         gs.append(np.full(len(rows), gi))
     if not xs:
         raise ValueError("no ranker training examples: the validation window has no engaged users")
-    return (np.concatenate(xs), np.concatenate(ys), np.concatenate(ms), np.concatenate(ws),
-            np.concatenate(wms), np.concatenate(gs))
+    return (
+        np.concatenate(xs),
+        np.concatenate(ys),
+        np.concatenate(ms),
+        np.concatenate(ws),
+        np.concatenate(wms),
+        np.concatenate(gs),
+    )
 
 
-def fit_ranker(events: Sequence[Event], cut_us: int, cfg: EvalConfig, progress: Progress,
-               text: object) -> tuple[MultiTaskRanker, dict[str, float]]:
+def fit_ranker(
+    events: Sequence[Event], cut_us: int, cfg: EvalConfig, progress: Progress, text: object
+) -> tuple[MultiTaskRanker, dict[str, float]]:
     """Train the ranker on [start, cut): state folded to the validation cut, labels after it."""
     val_cut = time_cut(events, cfg.val_fraction, before=cut_us)
     catalog = [e for e in events if _is_catalog(e) and e.ts < cut_us]
     progress(f"ranker: platform state at the validation cut ({len(events):,} events)")
-    state = PlatformState.build(events, val_cut, cfg.rec, text=text, device=cfg.device, catalog_events=catalog)
+    state = PlatformState.build(
+        events, val_cut, cfg.rec, text=text, device=cfg.device, catalog_events=catalog
+    )
     labels = outcomes(r for r in interactions(events) if val_cut <= r.ts < cut_us)
     labels = {k: o for k, o in labels.items() if state.vrow.get(k[1]) not in state.user_seen.get(k[0], set())}
     users = sorted({u for (u, _), o in labels.items() if o.positive})
@@ -137,8 +153,13 @@ def _group_ndcg(score: np.ndarray, label: np.ndarray, groups: np.ndarray, k: int
     return float(np.mean(out)) if out else 0.0
 
 
-def evaluate(events: Sequence[Event], cfg: EvalConfig = EvalConfig(), *, progress: Progress = lambda s: None,
-             text: object | None = None) -> dict[str, object]:
+def evaluate(
+    events: Sequence[Event],
+    cfg: EvalConfig = EvalConfig(),
+    *,
+    progress: Progress = lambda s: None,
+    text: object | None = None,
+) -> dict[str, object]:
     """Run the protocol of the module docstring; returns the JSON-ready result."""
     from .recommend import text_encoder
 
@@ -167,8 +188,10 @@ def evaluate(events: Sequence[Event], cfg: EvalConfig = EvalConfig(), *, progres
     all_users = sorted({u for u, _ in train_pairs} | set(users))
     urow = {u: i for i, u in enumerate(all_users)}
     pos = [(urow[u], state.vrow[v]) for (u, v), o in train_pairs.items() if o.positive and v in state.vrow]
-    mat = sp.csr_matrix((np.ones(len(pos)), ([p[0] for p in pos], [p[1] for p in pos])),
-                        shape=(len(all_users), len(state.videos)))
+    mat = sp.csr_matrix(
+        (np.ones(len(pos)), ([p[0] for p in pos], [p[1] for p in pos])),
+        shape=(len(all_users), len(state.videos)),
+    )
     progress("baselines: fitting")
     base = Baselines(mat, seed=cfg.seed)
     has_pos = set(np.flatnonzero(np.asarray(mat.sum(1)).ravel() > 0).tolist())
@@ -187,7 +210,9 @@ def evaluate(events: Sequence[Event], cfg: EvalConfig = EvalConfig(), *, progres
     # AUC on the test period's liked vs disliked pairs (completed vs skipped where there are no dislikes)
     labelled = [(u, v, o) for (u, v), o in test_pairs.items() if v in state.vrow and (o.liked or o.hated)]
     if not any(o.hated for _, _, o in labelled) or not any(o.liked for _, _, o in labelled):
-        labelled = [(u, v, o) for (u, v), o in test_pairs.items() if v in state.vrow and (o.complete or o.skip)]
+        labelled = [
+            (u, v, o) for (u, v), o in test_pairs.items() if v in state.vrow and (o.complete or o.skip)
+        ]
         lab = np.array([o.complete and not o.skip for _, _, o in labelled], dtype=float)
     else:
         lab = np.array([o.liked and not o.hated for _, _, o in labelled], dtype=float)
@@ -204,14 +229,23 @@ def evaluate(events: Sequence[Event], cfg: EvalConfig = EvalConfig(), *, progres
             "auc": aucs[m],
         }
         out[m] = res
-    new_videos = {v for v in state.videos if state.catalog[v].published_ts is not None
-                  and state.catalog[v].published_ts >= cut}
+    new_videos = {
+        v
+        for v in state.videos
+        if state.catalog[v].published_ts is not None and state.catalog[v].published_ts >= cut
+    }
     split = {
-        "cut_ts_us": cut, "train_events": len(train), "test_events": len(events) - len(train),
-        "test_users": len(users), "test_positives": sum(len(t) for t in truth.values()),
+        "cut_ts_us": cut,
+        "train_events": len(train),
+        "test_events": len(events) - len(train),
+        "test_users": len(users),
+        "test_positives": sum(len(t) for t in truth.values()),
         "test_positives_on_new_videos": sum(len(t & new_videos) for t in truth.values()),
-        "catalogue": cat, "new_videos": len(new_videos), "auc_pairs": len(labelled),
-        "ranker_validation": {k: float(v) for k, v in calib.items()}, "k": cfg.k,
+        "catalogue": cat,
+        "new_videos": len(new_videos),
+        "auc_pairs": len(labelled),
+        "ranker_validation": {k: float(v) for k, v in calib.items()},
+        "k": cfg.k,
     }
     return {"project": out["project"], "baselines": {m: out[m] for m in BASELINES}, "split": split}
 
@@ -220,8 +254,14 @@ def _mean(xs: list[float]) -> float:
     return float(np.mean(xs)) if xs else 0.0
 
 
-def _aucs(rec: Recommender, base: Baselines, urow: dict[str, int], has_pos: set[int],
-          labelled: list[tuple[str, str, Outcome]], lab: np.ndarray) -> dict[str, float]:
+def _aucs(
+    rec: Recommender,
+    base: Baselines,
+    urow: dict[str, int],
+    has_pos: set[int],
+    labelled: list[tuple[str, str, Outcome]],
+    lab: np.ndarray,
+) -> dict[str, float]:
     st = rec.state
     by_user: dict[str, list[int]] = defaultdict(list)
     for i, (u, _, _) in enumerate(labelled):

@@ -80,8 +80,12 @@ class Outcome:
     @property
     def weight(self) -> float:
         w = ENGAGEMENT_WEIGHTS
-        return (w["complete"] * self.complete + w["like"] * self.liked + w["share"] * self.shared
-                + w["comment"] * self.commented) or 1.0
+        return (
+            w["complete"] * self.complete
+            + w["like"] * self.liked
+            + w["share"] * self.shared
+            + w["comment"] * self.commented
+        ) or 1.0
 
 
 def outcomes(records: Iterable[Interaction]) -> dict[tuple[str, str], Outcome]:

@@ -106,12 +106,21 @@ def read_interactions_csv(path: str | Path) -> list[ImportRow]:
                     hashtags=tuple(h.strip() for h in (r.get("hashtags") or "").split("|") if h.strip()),
                     caption=(r.get("caption") or "").strip(),
                 )
-                rows.append(ImportRow(
-                    user_id=r["user_id"].strip(), video_id=r["video_id"].strip(), ts_ms=_int(r["timestamp_ms"]),
-                    watch_ms=_int(r.get("watch_ms")), duration_ms=_int(r.get("duration_ms")),
-                    liked=_flag(r.get("liked")), hated=_flag(r.get("hated")), shared=_flag(r.get("shared")),
-                    commented=_flag(r.get("commented")), followed=_flag(r.get("followed")), meta=meta,
-                ))
+                rows.append(
+                    ImportRow(
+                        user_id=r["user_id"].strip(),
+                        video_id=r["video_id"].strip(),
+                        ts_ms=_int(r["timestamp_ms"]),
+                        watch_ms=_int(r.get("watch_ms")),
+                        duration_ms=_int(r.get("duration_ms")),
+                        liked=_flag(r.get("liked")),
+                        hated=_flag(r.get("hated")),
+                        shared=_flag(r.get("shared")),
+                        commented=_flag(r.get("commented")),
+                        followed=_flag(r.get("followed")),
+                        meta=meta,
+                    )
+                )
             except (ValueError, KeyError) as exc:
                 raise DatasetFormatError(path=str(path), problem=f"line {n}: {exc}") from exc
     return rows
@@ -127,8 +136,10 @@ def _kuairand_videos(path: Path) -> dict[str, VideoMeta]:
             out[r["video_id"]] = VideoMeta(
                 creator_id=f"a{r['author_id']}" if r.get("author_id") else None,
                 sound_id=f"m{_int(r.get('music_id'))}" if r.get("music_id") else None,
-                hashtags=tags, caption=" ".join(f"#{t}" for t in tags),
-                duration_ms=_int(r.get("video_duration")), width=_int(r.get("server_width")),
+                hashtags=tags,
+                caption=" ".join(f"#{t}" for t in tags),
+                duration_ms=_int(r.get("video_duration")),
+                width=_int(r.get("server_width")),
                 height=_int(r.get("server_height")),
             )
     return out
@@ -156,12 +167,21 @@ def read_kuairand(folder: str | Path) -> list[ImportRow]:
         vid = r["video_id"]
         meta = videos.get(vid, VideoMeta())
         dur = _int(r["duration_ms"]) or meta.duration_ms or known_dur.get(vid, 0)
-        rows.append(ImportRow(
-            user_id=f"k{r['user_id']}", video_id=f"kv{vid}", ts_ms=_int(r["time_ms"]),
-            watch_ms=_int(r["play_time_ms"]), duration_ms=dur, liked=r["label"] == "1",
-            hated=r["label"] == "0", shared=_flag(r.get("is_forward")), commented=_flag(r.get("is_comment")),
-            followed=_flag(r.get("is_follow")), meta=meta,
-        ))
+        rows.append(
+            ImportRow(
+                user_id=f"k{r['user_id']}",
+                video_id=f"kv{vid}",
+                ts_ms=_int(r["time_ms"]),
+                watch_ms=_int(r["play_time_ms"]),
+                duration_ms=dur,
+                liked=r["label"] == "1",
+                hated=r["label"] == "0",
+                shared=_flag(r.get("is_forward")),
+                commented=_flag(r.get("is_comment")),
+                followed=_flag(r.get("is_follow")),
+                meta=meta,
+            )
+        )
     return rows
 
 
@@ -192,41 +212,76 @@ def rows_to_events(rows: Iterable[ImportRow]) -> Iterator[Event]:
             videos.add(r.video_id)
             m, vid = r.meta, r.video_id
             ts = first_video[vid] * 1000  # just before the video's earliest row
-            yield VideoDetailsSubmitted(event_id=_eid(ts - 4, "d", vid), ts=ts - 4, video_id=vid, creator_id=creator,
-                                        caption=m.caption[:4000], hashtags=m.hashtags[:30], sound_id=m.sound_id)
-            yield VideoTranscoded(event_id=_eid(ts - 3, "t", vid), ts=ts - 3, video_id=vid, creator_id=creator,
-                                  duration_ms=r.duration_ms or m.duration_ms, width=m.width, height=m.height,
-                                  master_playlist_key=f"imported/{vid}/master.m3u8", renditions=())
+            yield VideoDetailsSubmitted(
+                event_id=_eid(ts - 4, "d", vid),
+                ts=ts - 4,
+                video_id=vid,
+                creator_id=creator,
+                caption=m.caption[:4000],
+                hashtags=m.hashtags[:30],
+                sound_id=m.sound_id,
+            )
+            yield VideoTranscoded(
+                event_id=_eid(ts - 3, "t", vid),
+                ts=ts - 3,
+                video_id=vid,
+                creator_id=creator,
+                duration_ms=r.duration_ms or m.duration_ms,
+                width=m.width,
+                height=m.height,
+                master_playlist_key=f"imported/{vid}/master.m3u8",
+                renditions=(),
+            )
             yield VideoPublished(event_id=_eid(ts - 2, "p", vid), ts=ts - 2, video_id=vid, creator_id=creator)
         ts = r.ts_ms * 1000
         key = f"{i}|{r.user_id}|{r.video_id}|{r.ts_ms}"
         dur = r.duration_ms if r.duration_ms > 0 else max(r.watch_ms, 1)
-        yield ViewEnded(event_id=_eid(ts, "v", key), ts=ts, user_id=r.user_id, video_id=r.video_id,
-                        watch_ms=max(r.watch_ms, 0), duration_ms=dur)
+        yield ViewEnded(
+            event_id=_eid(ts, "v", key),
+            ts=ts,
+            user_id=r.user_id,
+            video_id=r.video_id,
+            watch_ms=max(r.watch_ms, 0),
+            duration_ms=dur,
+        )
         if r.liked:
             yield Liked(event_id=_eid(ts + 1, "l", key), ts=ts + 1, user_id=r.user_id, video_id=r.video_id)
         if r.hated:
-            yield NotInterested(event_id=_eid(ts + 1, "n", key), ts=ts + 1, user_id=r.user_id,
-                                video_id=r.video_id, creator_id=r.meta.creator_id, sound_id=r.meta.sound_id)
+            yield NotInterested(
+                event_id=_eid(ts + 1, "n", key),
+                ts=ts + 1,
+                user_id=r.user_id,
+                video_id=r.video_id,
+                creator_id=r.meta.creator_id,
+                sound_id=r.meta.sound_id,
+            )
         if r.shared:
             yield Shared(event_id=_eid(ts + 2, "s", key), ts=ts + 2, user_id=r.user_id, video_id=r.video_id)
         if r.commented:
-            yield Commented(event_id=_eid(ts + 3, "c", key), ts=ts + 3, user_id=r.user_id, video_id=r.video_id,
-                            comment_id=_eid(ts + 3, "cid", key), text="(imported comment)")
+            yield Commented(
+                event_id=_eid(ts + 3, "c", key),
+                ts=ts + 3,
+                user_id=r.user_id,
+                video_id=r.video_id,
+                comment_id=_eid(ts + 3, "cid", key),
+                text="(imported comment)",
+            )
         if r.followed and r.meta.creator_id:
-            yield Followed(event_id=_eid(ts + 4, "f", key), ts=ts + 4, user_id=r.user_id,
-                           creator_id=r.meta.creator_id)
+            yield Followed(
+                event_id=_eid(ts + 4, "f", key), ts=ts + 4, user_id=r.user_id, creator_id=r.meta.creator_id
+            )
 
 
-async def append_events(url: str, events: Sequence[Event], *, batch: int = 2000,
-                        progress: Callable[[int], None] | None = None) -> int:
+async def append_events(
+    url: str, events: Sequence[Event], *, batch: int = 2000, progress: Callable[[int], None] | None = None
+) -> int:
     """Append ``events`` to the log at ``url`` in batches; returns how many were appended."""
     from events import open_log
 
     log = await open_log(url)
     try:
         for start in range(0, len(events), batch):
-            chunk = events[start: start + batch]
+            chunk = events[start : start + batch]
             await log.append(chunk)
             if progress is not None:
                 progress(len(chunk))

@@ -62,8 +62,9 @@ class OnlineModel:
     def __init__(self, cfg: OnlineConfig) -> None:
         torch.manual_seed(cfg.seed)
         self.cfg = cfg
-        self.table = CollisionlessTable(cfg.dim + 1, min_count=cfg.min_count, ttl_us=cfg.ttl_us,
-                                        init_std=0.05, seed=cfg.seed)
+        self.table = CollisionlessTable(
+            cfg.dim + 1, min_count=cfg.min_count, ttl_us=cfg.ttl_us, init_std=0.05, seed=cfg.seed
+        )
         self.dense = nn.Sequential(nn.Linear(2 * cfg.dim, 32), nn.ReLU(), nn.Linear(32, 1))
 
     def _rows(self, batch: Sequence[Labelled]) -> tuple[list[str], torch.Tensor]:
@@ -86,8 +87,12 @@ class OnlineModel:
 class OnlineTrainer:
     """Consumes labelled interactions in order; small steps on sparse rows and dense layers."""
 
-    def __init__(self, cfg: OnlineConfig = OnlineConfig(), *,
-                 sink: Callable[[int, dict[str, object]], None] | None = None) -> None:
+    def __init__(
+        self,
+        cfg: OnlineConfig = OnlineConfig(),
+        *,
+        sink: Callable[[int, dict[str, object]], None] | None = None,
+    ) -> None:
         self.cfg = cfg
         self.model = OnlineModel(cfg)
         self.opt = torch.optim.Adagrad(self.model.dense.parameters(), lr=cfg.dense_lr)
@@ -119,7 +124,11 @@ class OnlineTrainer:
 
     def maybe_publish(self, now_us: int, *, force: bool = False) -> bool:
         """Snapshot the parameters for serving when ``publish_every_us`` passed since the last one."""
-        if not force and self._last_publish is not None and now_us - self._last_publish < self.cfg.publish_every_us:
+        if (
+            not force
+            and self._last_publish is not None
+            and now_us - self._last_publish < self.cfg.publish_every_us
+        ):
             return False
         self._last_publish = now_us
         self.model.table.expire(now_us)
@@ -149,14 +158,26 @@ def labelled_stream(events: Sequence[Event]) -> list[Labelled]:
         elif r.kind == HATE:
             label = 0.0
         elif r.kind == VIEW and not explicit:
-            label = 1.0 if is_complete(r.watch_ms, r.duration_ms) else 0.0 if is_skip(r.watch_ms, r.duration_ms) else None
+            label = (
+                1.0
+                if is_complete(r.watch_ms, r.duration_ms)
+                else 0.0
+                if is_skip(r.watch_ms, r.duration_ms)
+                else None
+            )
         if label is not None:
             out.append(Labelled(r.ts, r.user_id, r.video_id, creators.get(r.video_id, ""), label))
     return out
 
 
-def online_vs_frozen(events: Sequence[Event], *, warmup: float = 0.5, cfg: OnlineConfig = OnlineConfig(),
-                     epochs: int = 2, progress: Callable[[str], None] = lambda s: None) -> dict[str, float]:
+def online_vs_frozen(
+    events: Sequence[Event],
+    *,
+    warmup: float = 0.5,
+    cfg: OnlineConfig = OnlineConfig(),
+    epochs: int = 2,
+    progress: Callable[[str], None] = lambda s: None,
+) -> dict[str, float]:
     """AUC of the online-updated model vs the same model frozen after warm-up, on the rest of the replay."""
     stream = labelled_stream(sorted(events, key=lambda e: e.ts))
     n0 = int(len(stream) * warmup)
@@ -167,22 +188,26 @@ def online_vs_frozen(events: Sequence[Event], *, warmup: float = 0.5, cfg: Onlin
     for _ in range(epochs):  # the batch-trained starting point both models share
         order = rng.permutation(len(head))
         for s in range(0, len(order), cfg.batch):
-            trainer.observe([head[i] for i in order[s: s + cfg.batch]])
+            trainer.observe([head[i] for i in order[s : s + cfg.batch]])
     trainer.maybe_publish(head[-1].ts if head else 0, force=True)
     frozen = copy.deepcopy(trainer.model)
     progress(f"online: streaming {len(tail):,} interactions")
     p_on, p_fr, ys = [], [], []
     t0 = time.perf_counter()
     for s in range(0, len(tail), cfg.batch):
-        batch = tail[s: s + cfg.batch]
+        batch = tail[s : s + cfg.batch]
         p_on.append(trainer.published.predict(batch))  # serving sees the last published parameters
         p_fr.append(frozen.predict(batch))
         ys += [b.label for b in batch]
         trainer.observe(batch)
         trainer.maybe_publish(batch[-1].ts)
     y = np.asarray(ys)
-    return {"online_auc": auc(np.concatenate(p_on), y) if p_on else float("nan"),
-            "frozen_auc": auc(np.concatenate(p_fr), y) if p_fr else float("nan"),
-            "replay_interactions": float(len(tail)), "warmup_interactions": float(len(head)),
-            "published_versions": float(trainer.version), "table_rows": float(len(trainer.model.table)),
-            "stream_seconds": time.perf_counter() - t0}
+    return {
+        "online_auc": auc(np.concatenate(p_on), y) if p_on else float("nan"),
+        "frozen_auc": auc(np.concatenate(p_fr), y) if p_fr else float("nan"),
+        "replay_interactions": float(len(tail)),
+        "warmup_interactions": float(len(head)),
+        "published_versions": float(trainer.version),
+        "table_rows": float(len(trainer.model.table)),
+        "stream_seconds": time.perf_counter() - t0,
+    }

@@ -26,8 +26,15 @@ HEADS = ("complete", "like", "share", "comment", "follow", "skip")
 
 
 def _default_weights() -> dict[str, float]:
-    return {"like": 1.0, "complete": 0.3, "share": 0.5, "comment": 0.3, "follow": 0.5, "skip": -0.5,
-            "watch": 0.0}
+    return {
+        "like": 1.0,
+        "complete": 0.3,
+        "share": 0.5,
+        "comment": 0.3,
+        "follow": 0.5,
+        "skip": -0.5,
+        "watch": 0.0,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +75,21 @@ class MultiTaskRanker(nn.Module):
         self.register_buffer("std", torch.ones(n_features))
         self.register_buffer("platt", torch.tensor([[1.0, 0.0]] * len(HEADS)))
         self.experts = nn.ModuleList(
-            nn.Sequential(nn.Linear(n_features, cfg.expert_dim), nn.ReLU(), nn.Dropout(cfg.dropout),
-                          nn.Linear(cfg.expert_dim, cfg.expert_dim), nn.ReLU())
-            for _ in range(cfg.experts))
+            nn.Sequential(
+                nn.Linear(n_features, cfg.expert_dim),
+                nn.ReLU(),
+                nn.Dropout(cfg.dropout),
+                nn.Linear(cfg.expert_dim, cfg.expert_dim),
+                nn.ReLU(),
+            )
+            for _ in range(cfg.experts)
+        )
         tasks = len(HEADS) + 1
         self.gates = nn.ModuleList(nn.Linear(n_features, cfg.experts) for _ in range(tasks))
         self.towers = nn.ModuleList(
             nn.Sequential(nn.Linear(cfg.expert_dim, cfg.tower_dim), nn.ReLU(), nn.Linear(cfg.tower_dim, 1))
-            for _ in range(tasks))
+            for _ in range(tasks)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Raw outputs (B, 7): one logit per head in ``HEADS`` order, then log1p(watch seconds)."""
@@ -100,8 +114,9 @@ class MultiTaskRanker(nn.Module):
         return out
 
 
-def _loss(out: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, watch: torch.Tensor,
-          wmask: torch.Tensor) -> torch.Tensor:
+def _loss(
+    out: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, watch: torch.Tensor, wmask: torch.Tensor
+) -> torch.Tensor:
     k = len(HEADS)
     bce = F.binary_cross_entropy_with_logits(out[:, :k], y, reduction="none") * mask
     loss = bce.sum() / mask.sum().clamp_min(1.0)
@@ -148,12 +163,22 @@ def _train_rows(tr: np.ndarray, mask: np.ndarray, head: int) -> np.ndarray:
     return np.flatnonzero(tr & (mask[:, head] > 0))
 
 
-def train_ranker(x: np.ndarray, y: np.ndarray, mask: np.ndarray, watch: np.ndarray, wmask: np.ndarray,
-                 *, cfg: RankerConfig = RankerConfig(), val_fraction: float = 0.2, device: str = "cpu",
-                 groups: np.ndarray | None = None,
-                 is_val: np.ndarray | None = None) -> tuple[MultiTaskRanker, dict[str, float]]:
+def train_ranker(
+    x: np.ndarray,
+    y: np.ndarray,
+    mask: np.ndarray,
+    watch: np.ndarray,
+    wmask: np.ndarray,
+    *,
+    cfg: RankerConfig = RankerConfig(),
+    val_fraction: float = 0.2,
+    device: str = "cpu",
+    groups: np.ndarray | None = None,
+    is_val: np.ndarray | None = None,
+) -> tuple[MultiTaskRanker, dict[str, float]]:
     """Train on rows x (N, F) with labels y / mask (N, 6), watch / wmask (N,); calibrate on a held-out
-    split (``is_val``, else by ``groups``, e.g. users, when given). Returns the model and per-head validation ECE."""
+    split (``is_val``, else by ``groups``, e.g. users, when given). Returns the model and per-head
+    validation ECE."""
     rng = np.random.default_rng(cfg.seed)
     torch.manual_seed(cfg.seed)
     if is_val is not None:
@@ -181,7 +206,7 @@ def train_ranker(x: np.ndarray, y: np.ndarray, mask: np.ndarray, watch: np.ndarr
     for _ in range(cfg.epochs):
         order = rng.permutation(idx_tr)
         for s in range(0, len(order), cfg.batch):
-            b = torch.as_tensor(order[s: s + cfg.batch], device=device)
+            b = torch.as_tensor(order[s : s + cfg.batch], device=device)
             loss = _loss(model(tx[b]), ty[b], tm[b], tw[b], twm[b])
             opt.zero_grad()
             loss.backward()

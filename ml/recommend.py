@@ -31,17 +31,45 @@ from .ann import HnswIndex
 from .content import VideoCatalog, VideoContent, content_matrix
 from .history import Interaction, Outcome, interactions, outcomes
 from .ranker import Blend, MultiTaskRanker
-from .two_tower import TowerConfig, TwoTower, train_two_tower
 from .tower_data import tower_examples, user_inputs
+from .two_tower import TowerConfig, TwoTower, train_two_tower
 
 __all__ = ["FEATURES", "PlatformState", "RecConfig", "Recommender"]
 
 _HOUR = 3_600_000_000
 FEATURES = (
-    "trend6h", "trend24h", "trend_rank", "v_views", "v_likes", "v_hates", "v_like_rate", "v_complete_rate",
-    "v_skip_rate", "v_share_rate", "v_pos_users", "v_hate_ratio", "v_age_h", "v_since_engaged_h", "v_new",
-    "v_dur", "x_creator", "x_hashtag_max", "x_hashtag_sum", "x_sound", "u_views", "u_likes", "u_hate_ratio",
-    "cooc", "cooc_rank", "tower", "tower_rank", "src_ann", "src_cooc", "src_trend", "src_aff", "src_fresh",
+    "trend6h",
+    "trend24h",
+    "trend_rank",
+    "v_views",
+    "v_likes",
+    "v_hates",
+    "v_like_rate",
+    "v_complete_rate",
+    "v_skip_rate",
+    "v_share_rate",
+    "v_pos_users",
+    "v_hate_ratio",
+    "v_age_h",
+    "v_since_engaged_h",
+    "v_new",
+    "v_dur",
+    "x_creator",
+    "x_hashtag_max",
+    "x_hashtag_sum",
+    "x_sound",
+    "u_views",
+    "u_likes",
+    "u_hate_ratio",
+    "cooc",
+    "cooc_rank",
+    "tower",
+    "tower_rank",
+    "src_ann",
+    "src_cooc",
+    "src_trend",
+    "src_aff",
+    "src_fresh",
 )
 
 
@@ -68,8 +96,13 @@ class _HashingText:
         from actors.embeddings import ContentEncoder
 
         enc = ContentEncoder(self.dim)
-        return np.stack([enc.encode(video_id="", caption=t) if t else np.zeros(self.dim, np.float32)
-                         for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+        return (
+            np.stack(
+                [enc.encode(video_id="", caption=t) if t else np.zeros(self.dim, np.float32) for t in texts]
+            )
+            if texts
+            else np.zeros((0, self.dim), np.float32)
+        )
 
 
 def text_encoder(name: str) -> object:
@@ -111,8 +144,16 @@ class PlatformState:
     fresh: list[int]
 
     @classmethod
-    def build(cls, events: Sequence[Event], now_us: int, cfg: RecConfig, *, text: object | None = None,
-              device: str = "cpu", catalog_events: Sequence[Event] | None = None) -> PlatformState:
+    def build(
+        cls,
+        events: Sequence[Event],
+        now_us: int,
+        cfg: RecConfig,
+        *,
+        text: object | None = None,
+        device: str = "cpu",
+        catalog_events: Sequence[Event] | None = None,
+    ) -> PlatformState:
         """Fold ``events`` with ``ts < now_us``; the catalog comes from ``catalog_events`` (default: the
         same events) so videos published later are still known by their content, never by behaviour."""
         past = [e for e in events if e.ts < now_us]
@@ -134,14 +175,28 @@ class PlatformState:
                 ctx[e.user_id] = _context(e)
         recs = interactions(past)
         pairs = outcomes(recs)
-        return cls._assemble(now_us, videos, vrow, catalog, content, feats, t6, t24, cfg24, recs, pairs, ctx,
-                             cfg, device)
+        return cls._assemble(
+            now_us, videos, vrow, catalog, content, feats, t6, t24, cfg24, recs, pairs, ctx, cfg, device
+        )
 
     @classmethod
-    def _assemble(cls, now_us: int, videos: list[str], vrow: dict[str, int], catalog: dict[str, VideoContent],
-                  content: np.ndarray, feats: DictView, t6: DictView, t24: DictView, cfg24: tr.TrendingConfig,
-                  recs: list[Interaction], pairs: dict[tuple[str, str], Outcome], ctx: dict[str, np.ndarray],
-                  cfg: RecConfig, device: str) -> PlatformState:
+    def _assemble(
+        cls,
+        now_us: int,
+        videos: list[str],
+        vrow: dict[str, int],
+        catalog: dict[str, VideoContent],
+        content: np.ndarray,
+        feats: DictView,
+        t6: DictView,
+        t24: DictView,
+        cfg24: tr.TrendingConfig,
+        recs: list[Interaction],
+        pairs: dict[tuple[str, str], Outcome],
+        ctx: dict[str, np.ndarray],
+        cfg: RecConfig,
+        device: str,
+    ) -> PlatformState:
         n = len(videos)
         user_pos: dict[str, list[tuple[int, int, float]]] = defaultdict(list)
         user_seen: dict[str, set[int]] = defaultdict(set)
@@ -165,8 +220,7 @@ class PlatformState:
         users = sorted(user_pos)
         rows = [i for i, u in enumerate(users) for _ in user_pos[u]]
         cols = [r for u in users for _, r, _ in user_pos[u]]
-        m = sp.csr_matrix((np.ones(len(rows)), (rows, cols)),
-                          shape=(len(users), n))
+        m = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(users), n))
         m.data[:] = 1.0
         norms = np.sqrt(np.asarray(m.sum(0)).ravel()) + 1e-9
         cooc = (sp.diags(1 / norms) @ (m.T @ m) @ sp.diags(1 / norms)).tocsr()
@@ -197,17 +251,44 @@ class PlatformState:
             if c.sound_id:
                 by_sound[c.sound_id].append(i)
         fresh = [int(i) for i in np.flatnonzero(v_last < 0)]
-        return cls(now_us, videos, vrow, catalog, content, id_rows, feats, t6, t24, cfg24, pairs,
-                   dict(user_pos), dict(user_seen), ctx, v_pos_users, v_hates, v_last, cooc, tower, vecs,
-                   index, trend_top, t6s, t24s, dict(by_creator), dict(by_sound), fresh)
+        return cls(
+            now_us,
+            videos,
+            vrow,
+            catalog,
+            content,
+            id_rows,
+            feats,
+            t6,
+            t24,
+            cfg24,
+            pairs,
+            dict(user_pos),
+            dict(user_seen),
+            ctx,
+            v_pos_users,
+            v_hates,
+            v_last,
+            cooc,
+            tower,
+            vecs,
+            index,
+            trend_top,
+            t6s,
+            t24s,
+            dict(by_creator),
+            dict(by_sound),
+            fresh,
+        )
 
     # ------------------------------------------------------------------------------ retrieval
     def user_vector(self, user: str, cfg: RecConfig) -> np.ndarray | None:
         hist = self.user_pos.get(user)
         if not hist:
             return None
-        inp = user_inputs([hist], [self.user_ctx.get(user, np.zeros(cfg.tower.ctx_dim, np.float32))], cfg,
-                          self.now_us)
+        inp = user_inputs(
+            [hist], [self.user_ctx.get(user, np.zeros(cfg.tower.ctx_dim, np.float32))], cfg, self.now_us
+        )
         with torch.inference_mode():
             u = self.tower.user_vectors(torch.as_tensor(self.video_vecs), *(torch.as_tensor(a) for a in inp))
         return u.numpy()[0]
@@ -261,8 +342,9 @@ class PlatformState:
         return np.asarray(self.cooc.T @ w).ravel()
 
     # ------------------------------------------------------------------------------- features
-    def features(self, user: str, rows: Sequence[int], sources: dict[int, dict[str, float]],
-                 cfg: RecConfig) -> np.ndarray:
+    def features(
+        self, user: str, rows: Sequence[int], sources: dict[int, dict[str, float]], cfg: RecConfig
+    ) -> np.ndarray:
         """The ranker's rows (``FEATURES`` order) for ``user`` x ``rows`` at ``now_us``."""
         now = self.now_us
         vids = [self.videos[r] for r in rows]
@@ -285,15 +367,37 @@ class PlatformState:
             last = self.v_last[r]
             src = sources.get(r, {})
             x[i] = (
-                math.log1p(self.trend_scores[r]), math.log1p(self.trend24_scores[r]),
-                math.log1p(tr_rank.get(r, 1000)), math.log1p(vf.views), math.log1p(vf.likes),
-                math.log1p(self.v_hates[r]), vf.like_rate, vf.completion_rate, vf.skip_rate, vf.share_rate,
-                math.log1p(self.v_pos_users[r]), (self.v_hates[r] + 1) / (vf.views + 2),
-                math.log1p((now - pub) / _HOUR), math.log1p((now - last) / _HOUR) if last >= 0 else 8.0,
-                float(last < 0), math.log1p(c.duration_ms / 1000), math.log1p(cr.creator),
-                math.log1p(cr.hashtag_max), math.log1p(cr.hashtag_sum), math.log1p(cr.sound),
-                math.log1p(uf.views), math.log1p(uf.likes), (n_seen - n_pos + 1) / (n_seen + 2),
-                cooc[i], 0.0, tower[i], 0.0, "ann" in src, "cooc" in src, "trend" in src, "aff" in src,
+                math.log1p(self.trend_scores[r]),
+                math.log1p(self.trend24_scores[r]),
+                math.log1p(tr_rank.get(r, 1000)),
+                math.log1p(vf.views),
+                math.log1p(vf.likes),
+                math.log1p(self.v_hates[r]),
+                vf.like_rate,
+                vf.completion_rate,
+                vf.skip_rate,
+                vf.share_rate,
+                math.log1p(self.v_pos_users[r]),
+                (self.v_hates[r] + 1) / (vf.views + 2),
+                math.log1p((now - pub) / _HOUR),
+                math.log1p((now - last) / _HOUR) if last >= 0 else 8.0,
+                float(last < 0),
+                math.log1p(c.duration_ms / 1000),
+                math.log1p(cr.creator),
+                math.log1p(cr.hashtag_max),
+                math.log1p(cr.hashtag_sum),
+                math.log1p(cr.sound),
+                math.log1p(uf.views),
+                math.log1p(uf.likes),
+                (n_seen - n_pos + 1) / (n_seen + 2),
+                cooc[i],
+                0.0,
+                tower[i],
+                0.0,
+                "ann" in src,
+                "cooc" in src,
+                "trend" in src,
+                "aff" in src,
                 "fresh" in src,
             )
         x[:, FEATURES.index("cooc_rank")] = _rank01(cooc)

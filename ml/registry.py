@@ -35,8 +35,18 @@ def save_artifact(models_dir: str | Path, model: str, payload: dict[str, Any]) -
 async def publish(log_url: str, model: str, version: str, uri: str, metrics: dict[str, float]) -> None:
     log = await open_log(log_url)
     try:
-        await log.append([ModelVersionPublished(event_id=new_event_id(), ts=now_us(), model=model,
-                                                version=version, uri=uri, metrics=metrics)])
+        await log.append(
+            [
+                ModelVersionPublished(
+                    event_id=new_event_id(),
+                    ts=now_us(),
+                    model=model,
+                    version=version,
+                    uri=uri,
+                    metrics=metrics,
+                )
+            ]
+        )
     finally:
         await log.close()
 
@@ -54,7 +64,11 @@ async def latest(log_url: str, model: str) -> ModelVersionPublished:
                     break
                 for r in recs:
                     e = r.event
-                    if isinstance(e, ModelVersionPublished) and e.model == model and (best is None or e.ts >= best.ts):
+                    if (
+                        isinstance(e, ModelVersionPublished)
+                        and e.model == model
+                        and (best is None or e.ts >= best.ts)
+                    ):
                         best = e
                 off = recs[-1].offset + 1
     finally:
@@ -65,8 +79,9 @@ async def latest(log_url: str, model: str) -> ModelVersionPublished:
 
 
 def load_artifact(uri: str) -> dict[str, Any]:
-    import torch
     from urllib.parse import unquote, urlparse
+
+    import torch
 
     path = unquote(urlparse(uri).path) if uri.startswith("file://") else uri
     return torch.load(path, map_location="cpu", weights_only=False)  # type: ignore[no-any-return]

@@ -94,15 +94,24 @@ class LearnedVideoEmbeddings:
 
         missing = [v for v in vids if v not in self._known]
         if missing:
-            content = content_matrix([self._catalog.videos[v] for v in missing], text_encoder(self._model["text"]))  # type: ignore[arg-type]
+            content = content_matrix(
+                [self._catalog.videos[v] for v in missing], text_encoder(self._model["text"])
+            )  # type: ignore[arg-type]
             with torch.inference_mode():
-                vecs = self._model["tower"].video_vectors(torch.zeros(len(missing), dtype=torch.long),
-                                                          torch.as_tensor(content)).numpy()
+                vecs = (
+                    self._model["tower"]
+                    .video_vectors(torch.zeros(len(missing), dtype=torch.long), torch.as_tensor(content))
+                    .numpy()
+                )
             self._known.update(zip(missing, vecs, strict=True))
         for v in vids:
             c = self._catalog.videos[v]
-            self.videos[v] = VideoInfo(video_id=v, embedding=self._known[v].astype(np.float32),
-                                       creator_id=c.creator_id, sound_id=c.sound_id)
+            self.videos[v] = VideoInfo(
+                video_id=v,
+                embedding=self._known[v].astype(np.float32),
+                creator_id=c.creator_id,
+                sound_id=c.sound_id,
+            )
         return len(vids)
 
     async def close(self) -> None:

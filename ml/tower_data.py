@@ -27,12 +27,17 @@ _WEEK_US = 7 * 86_400_000_000
 History = list[tuple[int, int, float]]  # (ts, video row, engagement weight), time order
 
 
-def _pools(hist: History, at: int, recent: int, longterm: int) -> tuple[list[int], list[float], list[int],
-                                                                         list[float]]:
+def _pools(
+    hist: History, at: int, recent: int, longterm: int
+) -> tuple[list[int], list[float], list[int], list[float]]:
     r = hist[-recent:]
     lt = hist[-longterm:]
-    return ([v for _, v, _ in r], [w for _, _, w in r], [v for _, v, _ in lt],
-            [w * 0.5 ** ((at - t) / _WEEK_US) for t, _, w in lt])
+    return (
+        [v for _, v, _ in r],
+        [w for _, _, w in r],
+        [v for _, v, _ in lt],
+        [w * 0.5 ** ((at - t) / _WEEK_US) for t, _, w in lt],
+    )
 
 
 def _pad(rows: list[list[int]], ws: list[list[float]], width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -45,8 +50,9 @@ def _pad(rows: list[list[int]], ws: list[list[float]], width: int) -> tuple[np.n
     return h, w
 
 
-def user_inputs(hists: Sequence[History], ctxs: Sequence[np.ndarray], cfg: RecConfig,
-                now_us: int) -> tuple[np.ndarray, ...]:
+def user_inputs(
+    hists: Sequence[History], ctxs: Sequence[np.ndarray], cfg: RecConfig, now_us: int
+) -> tuple[np.ndarray, ...]:
     """(hist, hist_w, long, long_w, ctx) arrays for users whose full history is ``hists``."""
     pools = [_pools(h, now_us, cfg.recent, cfg.longterm) for h in hists]
     h, hw = _pad([p[0] for p in pools], [p[1] for p in pools], cfg.recent)
@@ -54,8 +60,14 @@ def user_inputs(hists: Sequence[History], ctxs: Sequence[np.ndarray], cfg: RecCo
     return h, hw, lh, lw, np.stack(ctxs).astype(np.float32)
 
 
-def tower_examples(user_pos: dict[str, History], pairs: dict[tuple[str, str], Outcome], vrow: dict[str, int],
-                   ctx: dict[str, np.ndarray], cfg: RecConfig, seed: int = 0) -> TowerData:
+def tower_examples(
+    user_pos: dict[str, History],
+    pairs: dict[tuple[str, str], Outcome],
+    vrow: dict[str, int],
+    ctx: dict[str, np.ndarray],
+    cfg: RecConfig,
+    seed: int = 0,
+) -> TowerData:
     rng = np.random.default_rng(seed)
     negs: dict[str, list[int]] = {}
     for (u, v), o in pairs.items():
@@ -78,6 +90,12 @@ def tower_examples(user_pos: dict[str, History], pairs: dict[tuple[str, str], Ou
             hard.append(int(un[rng.integers(len(un))]) if un else -1)
     h, hw = _pad(hists, hws, cfg.recent)
     lh, lw = _pad(longs, lws, cfg.longterm)
-    return TowerData(pos=np.asarray(pos, dtype=np.int64), hist=h, hist_w=hw, long_hist=lh, long_w=lw,
-                     ctx=np.stack(ctxs).astype(np.float32) if ctxs else np.zeros((0, cfg.tower.ctx_dim), np.float32),
-                     hard=np.asarray(hard, dtype=np.int64))
+    return TowerData(
+        pos=np.asarray(pos, dtype=np.int64),
+        hist=h,
+        hist_w=hw,
+        long_hist=lh,
+        long_w=lw,
+        ctx=np.stack(ctxs).astype(np.float32) if ctxs else np.zeros((0, cfg.tower.ctx_dim), np.float32),
+        hard=np.asarray(hard, dtype=np.int64),
+    )

@@ -42,8 +42,14 @@ async def read_all(log_url: str) -> list[Event]:
     return out
 
 
-def train_model(kind: str, log_url: str, models_dir: str | Path, *, text: str = "minilm",
-                progress: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
+def train_model(
+    kind: str,
+    log_url: str,
+    models_dir: str | Path,
+    *,
+    text: str = "minilm",
+    progress: Callable[[str], None] = lambda s: None,
+) -> dict[str, Any]:
     """Train ``retrieval`` or ``ranker`` from the log at ``log_url``; returns the published version."""
     events = asyncio.run(read_all(log_url))
     if not events:
@@ -55,16 +61,27 @@ def train_model(kind: str, log_url: str, models_dir: str | Path, *, text: str = 
     if kind == "retrieval":
         progress(f"retrieval: folding {len(events):,} events and training the two-tower")
         st = PlatformState.build(events, end, cfg.rec, text=enc, device=cfg.device)
-        payload: dict[str, Any] = {"kind": "two_tower", "state_dict": st.tower.state_dict(),
-                                   "video_ids": st.videos, "video_vectors": st.video_vecs,
-                                   "id_rows": st.id_rows, "config": repr(cfg.rec.tower), "text": text}
+        payload: dict[str, Any] = {
+            "kind": "two_tower",
+            "state_dict": st.tower.state_dict(),
+            "video_ids": st.videos,
+            "video_vectors": st.video_vecs,
+            "id_rows": st.id_rows,
+            "config": repr(cfg.rec.tower),
+            "text": text,
+        }
         metrics = {"videos": float(len(st.videos)), "users": float(len(st.user_pos))}
     elif kind == "ranker":
         progress(f"ranker: {len(events):,} events")
         model, calib = fit_ranker(events, end, cfg, progress, enc)
-        payload = {"kind": "mmoe_ranker", "state_dict": model.state_dict(), "features": FEATURES,
-                   "n_features": model.n_features, "blend": cfg.rec.blend.weights}
-        metrics = dict(calib)
+        payload = {
+            "kind": "mmoe_ranker",
+            "state_dict": model.state_dict(),
+            "features": FEATURES,
+            "n_features": model.n_features,
+            "blend": cfg.rec.blend.weights,
+        }
+        metrics = {k: float(v) for k, v in calib.items()}
     else:
         raise ValueError(f"unknown model kind {kind!r}: use retrieval or ranker")
     version, uri = save_artifact(models_dir, kind, payload)

@@ -45,7 +45,9 @@ class VideoTower(nn.Module):
         nn.init.normal_(self.id_emb.weight, std=0.01)
         with torch.no_grad():
             self.id_emb.weight[0].zero_()
-        self.content = nn.Sequential(nn.Linear(content_dim, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, cfg.dim))
+        self.content = nn.Sequential(
+            nn.Linear(content_dim, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, cfg.dim)
+        )
 
     def forward(self, ids: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.content(content) + self.id_emb(ids), dim=-1)
@@ -63,8 +65,14 @@ class UserTower(nn.Module):
         w = weights.unsqueeze(-1)
         return (vecs * w).sum(1) / w.sum(1).clamp_min(1e-6)
 
-    def forward(self, recent: torch.Tensor, recent_w: torch.Tensor, longterm: torch.Tensor,
-                longterm_w: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        recent: torch.Tensor,
+        recent_w: torch.Tensor,
+        longterm: torch.Tensor,
+        longterm_w: torch.Tensor,
+        ctx: torch.Tensor,
+    ) -> torch.Tensor:
         x = torch.cat([self.pool(recent, recent_w), self.pool(longterm, longterm_w), self.ctx(ctx)], dim=-1)
         return F.normalize(self.mix(x), dim=-1)
 
@@ -81,16 +89,34 @@ class TwoTower(nn.Module):
     def video_vectors(self, ids: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
         return self.video(ids, content)
 
-    def user_vectors(self, table: torch.Tensor, hist: torch.Tensor, hist_w: torch.Tensor,
-                     long_hist: torch.Tensor, long_w: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
+    def user_vectors(
+        self,
+        table: torch.Tensor,
+        hist: torch.Tensor,
+        hist_w: torch.Tensor,
+        long_hist: torch.Tensor,
+        long_w: torch.Tensor,
+        ctx: torch.Tensor,
+    ) -> torch.Tensor:
         """``table``: every video's vector (V, D); hist / long_hist: (B, L) rows into it, -1 = padding."""
-        return self.user(table[hist.clamp_min(0)], hist_w * (hist >= 0), table[long_hist.clamp_min(0)],
-                         long_w * (long_hist >= 0), ctx)
+        return self.user(
+            table[hist.clamp_min(0)],
+            hist_w * (hist >= 0),
+            table[long_hist.clamp_min(0)],
+            long_w * (long_hist >= 0),
+            ctx,
+        )
 
 
-def sampled_softmax_loss(user: torch.Tensor, pos: torch.Tensor, log_q: torch.Tensor, temperature: float,
-                         hard_neg: torch.Tensor | None = None, hard_mask: torch.Tensor | None = None,
-                         hard_log_q: torch.Tensor | None = None) -> torch.Tensor:
+def sampled_softmax_loss(
+    user: torch.Tensor,
+    pos: torch.Tensor,
+    log_q: torch.Tensor,
+    temperature: float,
+    hard_neg: torch.Tensor | None = None,
+    hard_mask: torch.Tensor | None = None,
+    hard_log_q: torch.Tensor | None = None,
+) -> torch.Tensor:
     """In-batch softmax with logQ correction: row i's positive is column i; other columns are negatives.
 
     ``log_q`` (B,) is the log sampling probability of each in-batch positive; subtracting it from every
@@ -124,8 +150,16 @@ class TowerData:
     hard: np.ndarray  # (N,) a skipped / disliked video row of the same user, -1 if none
 
 
-def train_two_tower(model: TwoTower, data: TowerData, video_ids: np.ndarray, content: np.ndarray,
-                    pos_counts: np.ndarray, *, device: str = "cpu", log: list[float] | None = None) -> TwoTower:
+def train_two_tower(
+    model: TwoTower,
+    data: TowerData,
+    video_ids: np.ndarray,
+    content: np.ndarray,
+    pos_counts: np.ndarray,
+    *,
+    device: str = "cpu",
+    log: list[float] | None = None,
+) -> TwoTower:
     """Train in place; ``video_ids``/``content`` are per video row; ``pos_counts`` feed the logQ term."""
     cfg = model.cfg
     torch.manual_seed(cfg.seed)
@@ -144,25 +178,31 @@ def train_two_tower(model: TwoTower, data: TowerData, video_ids: np.ndarray, con
     for _ in range(cfg.epochs):
         order = rng.permutation(n)
         for s in range(0, n - 1, cfg.batch):
-            idx = order[s: s + cfg.batch]
+            idx = order[s : s + cfg.batch]
             if len(idx) < 2:
                 continue
             pos, hard = t(data.pos, idx), t(data.hard, idx)
             hist, long_hist = t(data.hist, idx), t(data.long_hist, idx)
             # embed only the videos this batch touches, then index into that small table
-            used, inv = torch.unique(torch.cat([pos, hard.clamp_min(0), hist.clamp_min(0).flatten(),
-                                                long_hist.clamp_min(0).flatten()]), return_inverse=True)
+            used, inv = torch.unique(
+                torch.cat(
+                    [pos, hard.clamp_min(0), hist.clamp_min(0).flatten(), long_hist.clamp_min(0).flatten()]
+                ),
+                return_inverse=True,
+            )
             table = model.video_vectors(t_ids[used], t_content[used])
             b, lr, ll = len(idx), hist.shape[1], long_hist.shape[1]
-            p_i, h_i = inv[:b], inv[b: 2 * b]
-            hist_i = torch.where(hist >= 0, inv[2 * b: 2 * b + b * lr].view(b, lr), -1)
-            long_i = torch.where(long_hist >= 0, inv[2 * b + b * lr:].view(b, ll), -1)
-            u = model.user_vectors(table, hist_i, t(data.hist_w, idx), long_i, t(data.long_w, idx),
-                                   t(data.ctx, idx))
+            p_i, h_i = inv[:b], inv[b : 2 * b]
+            hist_i = torch.where(hist >= 0, inv[2 * b : 2 * b + b * lr].view(b, lr), -1)
+            long_i = torch.where(long_hist >= 0, inv[2 * b + b * lr :].view(b, ll), -1)
+            u = model.user_vectors(
+                table, hist_i, t(data.hist_w, idx), long_i, t(data.long_w, idx), t(data.ctx, idx)
+            )
             v = table[p_i]
             hv = table[h_i]
-            loss = sampled_softmax_loss(u, v, t_logq[pos], cfg.temperature, hv, hard >= 0,
-                                        t_logq[hard.clamp_min(0)])
+            loss = sampled_softmax_loss(
+                u, v, t_logq[pos], cfg.temperature, hv, hard >= 0, t_logq[hard.clamp_min(0)]
+            )
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -17,8 +17,22 @@ def _write_csv(path: Path, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["user_id", "video_id", "timestamp_ms", "watch_ms", "duration_ms", "liked", "hated",
-                    "shared", "creator_id", "sound_id", "hashtags", "caption"])
+        w.writerow(
+            [
+                "user_id",
+                "video_id",
+                "timestamp_ms",
+                "watch_ms",
+                "duration_ms",
+                "liked",
+                "hated",
+                "shared",
+                "creator_id",
+                "sound_id",
+                "hashtags",
+                "caption",
+            ]
+        )
         t = 1_650_000_000_000
         for step in range(1500):
             u = int(rng.integers(30))
@@ -31,17 +45,44 @@ def _write_csv(path: Path, seed: int = 0) -> None:
             dur = 15_000
             watch = dur if liked else int(rng.integers(500, 5000))
             tags = ["cats", "cooking", "football"][topic]
-            w.writerow([f"u{u}", f"v{v}", t + step * 60_000, watch, dur, int(liked), int(hated), 0,
-                        f"c{v % 9}", f"s{topic}", tags, f"a video about {tags}"])
+            w.writerow(
+                [
+                    f"u{u}",
+                    f"v{v}",
+                    t + step * 60_000,
+                    watch,
+                    dur,
+                    int(liked),
+                    int(hated),
+                    0,
+                    f"c{v % 9}",
+                    f"s{topic}",
+                    tags,
+                    f"a video about {tags}",
+                ]
+            )
 
 
 def test_reel_eval_json_shape(tmp_path: Path) -> None:
     path = tmp_path / "tiny.csv"
     _write_csv(path)
-    res = CliRunner().invoke(main, ["eval", "--dataset", str(path), "--format", "interactions", "--json",
-                                    "--text", "hashing", "--log-dir", str(tmp_path / "log")])
+    res = CliRunner().invoke(
+        main,
+        [
+            "eval",
+            "--dataset",
+            str(path),
+            "--format",
+            "interactions",
+            "--json",
+            "--text",
+            "hashing",
+            "--log-dir",
+            str(tmp_path / "log"),
+        ],
+    )
     assert res.exit_code == 0, res.output
-    out = json.loads(res.stdout[res.stdout.index("{"):])
+    out = json.loads(res.stdout[res.stdout.index("{") :])
     assert set(out) == {"project", "baselines", "split"}
     assert set(out["baselines"]) == {"random", "popular", "itemknn", "als"}
     keys = {"recall@10", "recall@50", "ndcg@10", "coverage", "auc"}

@@ -32,19 +32,26 @@ def _stream(n: int, seed: int) -> list[Labelled]:
         u = int(rng.integers(40))
         v = int(rng.integers(i // 10, i // 10 + 30))
         p = 0.9 if v % 3 == 0 else 0.1
-        out.append(Labelled(ts=i * 1_000_000, user_id=f"u{u}", video_id=f"v{v}", creator_id=f"c{v}",
-                            label=float(rng.random() < p)))
+        out.append(
+            Labelled(
+                ts=i * 1_000_000,
+                user_id=f"u{u}",
+                video_id=f"v{v}",
+                creator_id=f"c{v}",
+                label=float(rng.random() < p),
+            )
+        )
     return out
 
 
 def test_online_trainer_learns_and_publishes() -> None:
     t = OnlineTrainer(OnlineConfig(publish_every_us=10_000_000))
     s = _stream(3000, 0)
-    first = np.mean([t.observe(s[i: i + 64]) for i in range(0, 640, 64)])
+    first = np.mean([t.observe(s[i : i + 64]) for i in range(0, 640, 64)])
     for i in range(640, 3000, 64):
-        t.observe(s[i: i + 64])
+        t.observe(s[i : i + 64])
         t.maybe_publish(s[i].ts)
-    last = np.mean([t.observe(s[i: i + 64]) for i in range(2360, 3000, 64)])
+    last = np.mean([t.observe(s[i : i + 64]) for i in range(2360, 3000, 64)])
     assert last < first and t.version > 1 and len(t.model.table) > 0
 
 
@@ -54,8 +61,14 @@ def test_online_beats_frozen_on_a_drifting_replay() -> None:
     events: list = []
     for x in _stream(4000, 1):
         if x.video_id not in {getattr(e, "video_id", None) for e in events[-200:]}:
-            events.append(VideoPublished(event_id=f"p{x.video_id}-{x.ts}", ts=max(0, x.ts - 1),
-                                         video_id=x.video_id, creator_id=x.creator_id))
+            events.append(
+                VideoPublished(
+                    event_id=f"p{x.video_id}-{x.ts}",
+                    ts=max(0, x.ts - 1),
+                    video_id=x.video_id,
+                    creator_id=x.creator_id,
+                )
+            )
         cls = Liked if x.label else NotInterested
         events.append(cls(event_id=f"e{len(events)}", ts=x.ts, user_id=x.user_id, video_id=x.video_id))
     res = online_vs_frozen(events, warmup=0.3)

@@ -11,9 +11,12 @@ HOUR = 3_600_000_000
 def _events() -> list:
     ev: list = [UserRegistered(event_id="u1", ts=1, user_id="alice")]
     for i, vid in enumerate(("v1", "v2", "v3")):
-        ev += [VideoDetailsSubmitted(event_id=f"d{vid}", ts=10 + i, video_id=vid, creator_id="bob",
-                                     hashtags=("cats",)),
-               VideoPublished(event_id=f"p{vid}", ts=20 + i, video_id=vid, creator_id="bob")]
+        ev += [
+            VideoDetailsSubmitted(
+                event_id=f"d{vid}", ts=10 + i, video_id=vid, creator_id="bob", hashtags=("cats",)
+            ),
+            VideoPublished(event_id=f"p{vid}", ts=20 + i, video_id=vid, creator_id="bob"),
+        ]
     ev += [
         ViewEnded(event_id="w1", ts=100, user_id="alice", video_id="v1", watch_ms=10_000, duration_ms=10_000),
         Liked(event_id="l1", ts=101, user_id="alice", video_id="v1"),

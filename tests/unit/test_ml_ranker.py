@@ -35,8 +35,15 @@ def test_trains_on_a_learnable_task_and_predicts_every_head() -> None:
     y[:, HEADS.index("like")] = rng.random(4000) < p_like
     y[:, HEADS.index("skip")] = x[:, 1] > 1
     mask = np.ones_like(y)
-    model, report = train_ranker(x, y, mask, np.abs(x[:, 2]), np.ones(4000, np.float32),
-                                 cfg=RankerConfig(epochs=10, neg_keep=1.0), groups=np.arange(4000) % 50)
+    model, report = train_ranker(
+        x,
+        y,
+        mask,
+        np.abs(x[:, 2]),
+        np.ones(4000, np.float32),
+        cfg=RankerConfig(epochs=10, neg_keep=1.0),
+        groups=np.arange(4000) % 50,
+    )
     assert isinstance(model, MultiTaskRanker)
     out = model.predict(x[:10])
     assert set(out) == {*HEADS, "watch"} and all(v.shape == (10,) for v in out.values())

@@ -20,8 +20,14 @@ def test_shapes_and_unit_norm() -> None:
     u = m.user_vectors(table, hist, torch.ones(2, 3), hist, torch.ones(2, 3), torch.zeros(2, 4))
     assert u.shape == (2, 8) and torch.allclose(u.norm(dim=-1), torch.ones(2), atol=1e-5)
     # padding (-1) carries no weight: changing what a padded slot points at changes nothing
-    u2 = m.user_vectors(table, torch.tensor([[0, 1, -1], [2, -1, -1]]), torch.ones(2, 3),
-                        hist, torch.ones(2, 3), torch.zeros(2, 4))
+    u2 = m.user_vectors(
+        table,
+        torch.tensor([[0, 1, -1], [2, -1, -1]]),
+        torch.ones(2, 3),
+        hist,
+        torch.ones(2, 3),
+        torch.zeros(2, 4),
+    )
     assert torch.allclose(u, u2)
 
 
@@ -50,8 +56,12 @@ def test_hard_negatives_add_a_column_and_can_be_masked() -> None:
     v = torch.nn.functional.normalize(torch.randn(3, 4), dim=-1)
     logq = torch.zeros(3)
     base = sampled_softmax_loss(u, v, logq, 1.0)
-    masked = sampled_softmax_loss(u, v, logq, 1.0, hard_neg=u.clone(), hard_mask=torch.zeros(3, dtype=torch.bool))
-    harder = sampled_softmax_loss(u, v, logq, 1.0, hard_neg=u.clone(), hard_mask=torch.ones(3, dtype=torch.bool))
+    masked = sampled_softmax_loss(
+        u, v, logq, 1.0, hard_neg=u.clone(), hard_mask=torch.zeros(3, dtype=torch.bool)
+    )
+    harder = sampled_softmax_loss(
+        u, v, logq, 1.0, hard_neg=u.clone(), hard_mask=torch.ones(3, dtype=torch.bool)
+    )
     assert math.isclose(float(base), float(masked), rel_tol=1e-6) and float(harder) > float(base)
 
 
@@ -71,8 +81,15 @@ def test_loss_decreases_on_a_toy_task() -> None:
         hist.append(h)
     h = np.array(hist, dtype=np.int64)
     w = np.ones_like(h, dtype=np.float32)
-    data = TowerData(pos=np.array(pos), hist=h, hist_w=w, long_hist=h, long_w=w,
-                     ctx=np.zeros((len(pos), 4), np.float32), hard=np.full(len(pos), -1))
+    data = TowerData(
+        pos=np.array(pos),
+        hist=h,
+        hist_w=w,
+        long_hist=h,
+        long_w=w,
+        ctx=np.zeros((len(pos), 4), np.float32),
+        hard=np.full(len(pos), -1),
+    )
     cfg = TowerConfig(dim=8, hidden=16, ctx_dim=4, epochs=15, batch=64, lr=1e-2, temperature=0.2)
     model = TwoTower(n_videos, topics, cfg)
     losses: list[float] = []
