@@ -1,5 +1,6 @@
 """The event vocabulary and the durable event log: the single source of truth of Reelstack."""
 
+from . import schema as _schema
 from .codec import decode, decode_json, encode, encode_json, validate
 from .errors import (
     CorruptRecordError,
@@ -11,7 +12,6 @@ from .errors import (
 from .ids import new_event_id, now_us
 from .log import Consumer, DeadLetter, EventLog, PartitionInfo, Position, Record, open_log
 from .partitioning import partition_for
-from . import schema as _schema
 from .schema import *  # noqa: F403
 from .schema import EVENT_TYPES, SCHEMA_VERSION, Event, EventBase, partition_key
 

@@ -19,6 +19,7 @@ import msgspec
 from msgspec import Meta
 
 __all__ = [
+    "EVENT_TYPES",
     "SCHEMA_VERSION",
     "AppealDecided",
     "AppealFiled",
@@ -38,6 +39,7 @@ __all__ = [
     "Reported",
     "ReviewDecided",
     "Shared",
+    "TranscodeFailed",
     "Unfollowed",
     "Unliked",
     "UploadRequested",
@@ -49,8 +51,6 @@ __all__ = [
     "VideoTranscoded",
     "VideoUploaded",
     "ViewEnded",
-    "TranscodeFailed",
-    "EVENT_TYPES",
     "partition_key",
 ]
 
