@@ -101,12 +101,14 @@ class OnlineTrainer:
         self.published: OnlineModel = copy.deepcopy(self.model)
         self._last_publish: int | None = None
         self.seen = 0
+        self.event_now = 0  # newest event time observed: rows expire by event time, never wall clock
 
     def observe(self, batch: Sequence[Labelled]) -> float:
         """One step on ``batch``; returns its loss before the step."""
         if not batch:
             return 0.0
         m = self.model
+        self.event_now = max(self.event_now, max(b.ts for b in batch))
         for b in batch:
             m.table.touch_many((f"u:{b.user_id}", f"v:{b.video_id}", f"c:{b.creator_id}"), b.ts)
         keys, rows = m._rows(batch)
@@ -131,7 +133,7 @@ class OnlineTrainer:
         ):
             return False
         self._last_publish = now_us
-        self.model.table.expire(now_us)
+        self.model.table.expire(self.event_now)
         self.published = copy.deepcopy(self.model)
         self.version += 1
         if self.sink is not None:
