@@ -204,8 +204,8 @@ def run_feed_bench(cfg: FeedBenchConfig, phase: Progress) -> dict[str, Any]:
             assert world is not None
             res = _inprocess(world, cfg)
     finally:
-        serve.shutdown()
-        ray.shutdown()  # type: ignore[no-untyped-call]
+        serve.shutdown()  # type: ignore[no-untyped-call]
+        ray.shutdown()
     lat, stages = res["lat"], res["stages"]
     degraded = stages.pop("_degraded", [])
     return {
