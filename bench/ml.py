@@ -40,7 +40,8 @@ def ann_command(
 
 @click.command(name="ranker")
 @click.option("--candidates", type=click.IntRange(min=1), default=1000, show_default=True)
-@click.option("--threads", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="torch intra-op threads: one per request; replicas scale across cores.")
 @click.option("--json", "as_json", is_flag=True)
 def ranker_command(candidates: int, threads: int, as_json: bool) -> None:
     """Latency of scoring one page of candidates with the multi-task ranker on CPU."""

@@ -79,7 +79,7 @@ def bench_ann(
     }
 
 
-def bench_ranker(candidates: int, *, repeats: int = 200, threads: int = 2, seed: int = 0) -> dict[str, Any]:
+def bench_ranker(candidates: int, *, repeats: int = 200, threads: int = 1, seed: int = 0) -> dict[str, Any]:
     """p50/p99 of scoring one page of ``candidates`` rows with the multi-task ranker on CPU."""
     import torch
 

@@ -74,32 +74,31 @@ class MultiTaskRanker(nn.Module):
         self.register_buffer("mean", torch.zeros(n_features))
         self.register_buffer("std", torch.ones(n_features))
         self.register_buffer("platt", torch.tensor([[1.0, 0.0]] * len(HEADS)))
-        self.experts = nn.ModuleList(
-            nn.Sequential(
-                nn.Linear(n_features, cfg.expert_dim),
-                nn.ReLU(),
-                nn.Dropout(cfg.dropout),
-                nn.Linear(cfg.expert_dim, cfg.expert_dim),
-                nn.ReLU(),
-            )
-            for _ in range(cfg.experts)
-        )
-        tasks = len(HEADS) + 1
-        self.gates = nn.ModuleList(nn.Linear(n_features, cfg.experts) for _ in range(tasks))
-        self.towers = nn.ModuleList(
-            nn.Sequential(nn.Linear(cfg.expert_dim, cfg.tower_dim), nn.ReLU(), nn.Linear(cfg.tower_dim, 1))
-            for _ in range(tasks)
-        )
+        e, d, t, h = cfg.experts, cfg.expert_dim, len(HEADS) + 1, cfg.tower_dim
+        self.tasks = t
+        # experts, gates and task towers are stacked tensors: a page is a handful of batched ops
+        self.w1 = nn.Parameter(torch.empty(e, n_features, d))
+        self.b1 = nn.Parameter(torch.zeros(e, d))
+        self.w2 = nn.Parameter(torch.empty(e, d, d))
+        self.b2 = nn.Parameter(torch.zeros(e, d))
+        self.gate = nn.Linear(n_features, t * e)
+        self.t1 = nn.Parameter(torch.empty(t, d, h))
+        self.tb1 = nn.Parameter(torch.zeros(t, h))
+        self.t2 = nn.Parameter(torch.empty(t, h))
+        self.tb2 = nn.Parameter(torch.zeros(t))
+        for w, fan_in in ((self.w1, n_features), (self.w2, d), (self.t1, d), (self.t2, h)):
+            nn.init.uniform_(w, -1.0 / fan_in**0.5, 1.0 / fan_in**0.5)
+        self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Raw outputs (B, 7): one logit per head in ``HEADS`` order, then log1p(watch seconds)."""
         x = (x - self.mean) / self.std
-        e = torch.stack([m(x) for m in self.experts], dim=1)  # (B, E, D)
-        outs = []
-        for gate, tower in zip(self.gates, self.towers, strict=True):
-            g = torch.softmax(gate(x), dim=-1).unsqueeze(-1)
-            outs.append(tower((e * g).sum(1)))
-        return torch.cat(outs, dim=-1)
+        ex = torch.relu(torch.einsum("bf,efd->bed", x, self.w1) + self.b1)
+        ex = torch.relu(torch.einsum("bed,edk->bek", self.drop(ex), self.w2) + self.b2)  # (B, E, D)
+        g = torch.softmax(self.gate(x).view(len(x), self.tasks, -1), dim=-1)  # (B, T, E)
+        mix = torch.bmm(g, ex)  # (B, T, D): each task's own mixture of the experts
+        hid = torch.relu(torch.einsum("btd,tdh->bth", mix, self.t1) + self.tb1)
+        return (hid * self.t2).sum(-1) + self.tb2
 
     def predict(self, x: np.ndarray | torch.Tensor) -> dict[str, np.ndarray]:
         """Calibrated probability per head and expected ``watch`` (log1p seconds)."""
