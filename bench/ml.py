@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import click
 
 __all__ = ["ann_command", "online_command", "ranker_command"]
 
 
-def _print(result: dict[str, object], as_json: bool) -> None:
+def _print(result: Mapping[str, object], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:

@@ -145,7 +145,7 @@ def ray_dataset(
     rows = snapshot_examples(events, negatives=negatives, seed=seed)
     ds = ray.data.from_items(rows)
     return ds.map_batches(
-        join_outcomes,
+        join_outcomes,  # type: ignore[arg-type]
         fn_kwargs={"index": outcome_index(events), "horizon_us": horizon_us},
         batch_format="numpy",
     )

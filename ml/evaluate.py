@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from events import Event, VideoDetailsSubmitted, VideoPublished, VideoRemoved, VideoTranscoded, ViewEnded
 
 from .baselines import Baselines
+from .content import TextEncoder
 from .history import Outcome, interactions, outcomes
 from .metrics import auc, ndcg_at_k, recall_at_k
 from .ranker import HEADS, Blend, MultiTaskRanker, RankerConfig, train_ranker
@@ -109,7 +110,7 @@ def ranker_examples(
 
 
 def fit_ranker(
-    events: Sequence[Event], cut_us: int, cfg: EvalConfig, progress: Progress, text: object
+    events: Sequence[Event], cut_us: int, cfg: EvalConfig, progress: Progress, text: TextEncoder
 ) -> tuple[MultiTaskRanker, dict[str, float]]:
     """Train the ranker on [start, cut): state folded to the validation cut, labels after it."""
     val_cut = time_cut(events, cfg.val_fraction, before=cut_us)
@@ -158,7 +159,7 @@ def evaluate(
     cfg: EvalConfig = EvalConfig(),
     *,
     progress: Progress = lambda s: None,
-    text: object | None = None,
+    text: TextEncoder | None = None,
 ) -> dict[str, object]:
     """Run the protocol of the module docstring; returns the JSON-ready result."""
     from .recommend import text_encoder
@@ -229,11 +230,7 @@ def evaluate(
             "auc": aucs[m],
         }
         out[m] = res
-    new_videos = {
-        v
-        for v in state.videos
-        if state.catalog[v].published_ts is not None and state.catalog[v].published_ts >= cut
-    }
+    new_videos = {v for v in state.videos if (state.catalog[v].published_ts or 0) >= cut}
     split = {
         "cut_ts_us": cut,
         "train_events": len(train),

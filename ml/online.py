@@ -116,7 +116,7 @@ class OnlineTrainer:
         y = torch.as_tensor([b.label for b in batch], dtype=torch.float32)
         loss = nn.functional.binary_cross_entropy_with_logits(m.logits(rows), y)
         self.opt.zero_grad()
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         self.opt.step()
         assert rows.grad is not None
         grads = rows.grad.view(-1, self.cfg.dim + 1).numpy() * len(batch)  # per-example step size

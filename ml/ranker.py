@@ -67,6 +67,10 @@ class RankerConfig:
 
 
 class MultiTaskRanker(nn.Module):
+    mean: torch.Tensor
+    std: torch.Tensor
+    platt: torch.Tensor
+
     def __init__(self, n_features: int, cfg: RankerConfig = RankerConfig()) -> None:
         super().__init__()
         self.cfg = cfg
@@ -136,10 +140,10 @@ def fit_platt(logits: np.ndarray, labels: np.ndarray, iters: int = 200) -> tuple
     def closure() -> torch.Tensor:
         opt.zero_grad()
         loss = F.binary_cross_entropy_with_logits(ab[0] * z + ab[1], y)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         return loss
 
-    opt.step(closure)
+    opt.step(closure)  # type: ignore[no-untyped-call]
     a, b = (float(v) for v in ab.detach())
     return (a, b) if np.isfinite(a) and np.isfinite(b) else (1.0, 0.0)
 
@@ -205,10 +209,10 @@ def train_ranker(
     for _ in range(cfg.epochs):
         order = rng.permutation(idx_tr)
         for s in range(0, len(order), cfg.batch):
-            b = torch.as_tensor(order[s : s + cfg.batch], device=device)
-            loss = _loss(model(tx[b]), ty[b], tm[b], tw[b], twm[b])
+            bt = torch.as_tensor(order[s : s + cfg.batch], device=device)
+            loss = _loss(model(tx[bt]), ty[bt], tm[bt], tw[bt], twm[bt])
             opt.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             opt.step()
     model.eval()
     report: dict[str, float] = {}

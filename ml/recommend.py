@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +28,7 @@ from projections import trending as tr
 from projections.base import DictView, apply
 
 from .ann import HnswIndex
-from .content import VideoCatalog, VideoContent, content_matrix
+from .content import TextEncoder, VideoCatalog, VideoContent, content_matrix
 from .history import Interaction, Outcome, interactions, outcomes
 from .ranker import Blend, MultiTaskRanker
 from .tower_data import tower_examples, user_inputs
@@ -105,7 +105,7 @@ class _HashingText:
         )
 
 
-def text_encoder(name: str) -> object:
+def text_encoder(name: str) -> TextEncoder:
     if name == "hashing":
         return _HashingText()
     from .text_encoder import MiniLMEncoder
@@ -150,7 +150,7 @@ class PlatformState:
         now_us: int,
         cfg: RecConfig,
         *,
-        text: object | None = None,
+        text: TextEncoder | None = None,
         device: str = "cpu",
         catalog_events: Sequence[Event] | None = None,
     ) -> PlatformState:
@@ -160,7 +160,7 @@ class PlatformState:
         catalog = VideoCatalog().observe_all(catalog_events if catalog_events is not None else past).videos
         videos = sorted(v for v, c in catalog.items() if not c.removed)
         vrow = {v: i for i, v in enumerate(videos)}
-        content = content_matrix([catalog[v] for v in videos], text or text_encoder(cfg.text))  # type: ignore[arg-type]
+        content = content_matrix([catalog[v] for v in videos], text or text_encoder(cfg.text))
         feats, t6, t24 = DictView(), DictView(), DictView()
         cfg24 = tr.TrendingConfig(half_life_us=24 * _HOUR)
         p6, p24 = tr.TrendingProjection(), tr.TrendingProjection(cfg24)
@@ -339,7 +339,7 @@ class PlatformState:
         w = np.zeros(len(self.videos))
         for i, (_, r, wt) in enumerate(last):
             w[r] += wt * (0.5 ** ((len(last) - 1 - i) / 20.0))
-        return np.asarray(self.cooc.T @ w).ravel()
+        return np.asarray(self.cooc.T @ w, dtype=np.float64).ravel()
 
     # ------------------------------------------------------------------------------- features
     def features(
@@ -441,7 +441,7 @@ class Recommender:
             return x[:, FEATURES.index("trend6h")].astype(np.float64)
         return self.cfg.blend.score(self.ranker.predict(x))
 
-    def recommend(self, user: str, k: int, exclude: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
+    def recommend(self, user: str, k: int, exclude: Set[str] = frozenset()) -> list[str]:
         st = self.state
         ex = {st.vrow[v] for v in exclude if v in st.vrow} | st.user_seen.get(user, set())
         sources = st.candidates(user, self.cfg, ex)

@@ -96,7 +96,7 @@ class LearnedVideoEmbeddings:
         if missing:
             content = content_matrix(
                 [self._catalog.videos[v] for v in missing], text_encoder(self._model["text"])
-            )  # type: ignore[arg-type]
+            )
             with torch.inference_mode():
                 vecs = (
                     self._model["tower"]

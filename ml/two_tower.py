@@ -204,7 +204,7 @@ def train_two_tower(
                 u, v, t_logq[pos], cfg.temperature, hv, hard >= 0, t_logq[hard.clamp_min(0)]
             )
             opt.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             opt.step()
             if log is not None:
                 log.append(float(loss.detach()))
