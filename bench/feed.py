@@ -42,6 +42,7 @@ class FeedBenchConfig:
     seconds: float = 20.0
     count: int = 10
     via: str = "inprocess"
+    ranking: str = "deployment"  # --via serve: "deployment" (a Serve hop) or "inprocess" (in the replica)
     cache_dir: str | None = None
     baseline_seconds: float = 5.0
     probe_every_s: float = 0.25
@@ -223,6 +224,7 @@ def run_feed_bench(cfg: FeedBenchConfig, phase: Progress) -> dict[str, Any]:
         "rate": cfg.rate,
         "concurrency": cfg.concurrency,
         "via": cfg.via,
+        "ranking": cfg.ranking if cfg.via == "serve" else "inprocess",
         "catalog": cfg.world.catalog,
         "users": cfg.world.users,
         "catalogue_build_s": round(build_s, 1),

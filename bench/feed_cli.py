@@ -23,11 +23,13 @@ __all__ = ["feed_command"]
 @click.option("--via", type=click.Choice(["serve", "inprocess"]), default="serve", show_default=True,
               help="serve: HTTP through Ray Serve, ranking as its own deployment; "
                    "inprocess: FeedService called directly.")
+@click.option("--ranking", type=click.Choice(["deployment", "inprocess"]), default="deployment",
+              show_default=True, help="--via serve: rank in the serve.ranking deployment or in the replica.")
 @click.option("--cache-dir", default="~/.cache/reelstack/bench-feed", show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def feed_command(catalog: int, users: int, rate: float | None, concurrency: int | None, seconds: float,
-                 count: int, via: str, cache_dir: str, seed: int, as_json: bool) -> None:
+                 count: int, via: str, ranking: str, cache_dir: str, seed: int, as_json: bool) -> None:
     """Feed p50/p99 and throughput against an empty Serve app's baseline_rps; freshness of a like."""
     from .cli import _phases
     from .feed import FeedBenchConfig, run_feed_bench
@@ -36,7 +38,8 @@ def feed_command(catalog: int, users: int, rate: float | None, concurrency: int 
     if (rate is None) == (concurrency is None):
         raise click.UsageError("give exactly one of --rate (open loop) or --concurrency (closed loop)")
     cfg = FeedBenchConfig(world=WorldSpec(catalog=catalog, users=users, seed=seed), rate=rate,
-                          concurrency=concurrency, seconds=seconds, count=count, via=via, cache_dir=cache_dir)
+                          concurrency=concurrency, seconds=seconds, count=count, via=via, cache_dir=cache_dir,
+                          ranking=ranking)
     with _phases() as phase:
         result = run_feed_bench(cfg, phase)
     if as_json:

@@ -1,10 +1,10 @@
 """`reel bench feed --via serve`: the feed behind Ray Serve over HTTP, ranking through its own deployment.
 
 The bench app's replica rebuilds the benchmark world (the cached catalogue, warmed-up users) and
-serves ``GET /bench-feed/feed?user=`` (a page, ``FeedService`` in-process, ranking through the
-``serve.ranking`` deployment's handle) and ``POST /bench-feed/interact?user=`` (a like, applied to
-the in-process shard fold; answers the user's new state version) — the load generator and the
-freshness probe drive both over HTTP, like clients.
+serves ``GET /bench-feed/feed?user=`` (a page: ``FeedService`` in-process, ranking through the
+``serve.ranking`` deployment's handle, or in the replica with ``--ranking inprocess``) and
+``POST /bench-feed/interact?user=`` (a like, applied to the in-process shard fold; answers the
+user's new state version). The load generator and the freshness probe drive both over HTTP.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ __all__ = ["FeedBenchApp", "run_serve_load"]
 @serve.deployment(name="feed-bench", max_ongoing_requests=256, ray_actor_options={"num_cpus": 0})
 class FeedBenchApp:
     def __init__(self, spec: Any, cache_dir: str | None, ranking: Any, count: int) -> None:
-        from serve.feed import FeedConfig, FeedService, ViewFeatures, ViewTrending
+        from serve.feed import FeedConfig, FeedService, PriorRanker, ViewFeatures, ViewTrending
         from serve.ranking import ServeRanker
 
         from .feed_world import BenchWorld, build_catalogue
@@ -37,7 +37,8 @@ class FeedBenchApp:
         self.count = count
         self.rng = random.Random(spec.seed + 5)
         self.cursors: dict[str, str | None] = {}
-        self.svc = FeedService(catalogue, states=self.world.states, ranker=ServeRanker(ranking),
+        ranker = ServeRanker(ranking) if ranking is not None else PriorRanker()
+        self.svc = FeedService(catalogue, states=self.world.states, ranker=ranker,
                                trending=ViewTrending(self.world.trending),
                                features=ViewFeatures(self.world.features), impressions=self.world,
                                config=FeedConfig(), rng=random.Random(spec.seed))
@@ -63,7 +64,7 @@ def run_serve_load(cfg: Any, port: int, cache_dir: str | None) -> dict[str, Any]
 
     from .feed import _drive
 
-    ranking = ranking_app(num_cpus=0.0, min_replicas=1, max_replicas=1)
+    ranking = ranking_app(num_cpus=0.0, min_replicas=1, max_replicas=1) if cfg.ranking == "deployment" else None
     app = FeedBenchApp.bind(cfg.world, cache_dir, ranking, cfg.count)  # type: ignore[attr-defined]
     serve.run(app, name="feed-bench", route_prefix="/bench-feed")
     url = f"http://127.0.0.1:{port}/bench-feed"

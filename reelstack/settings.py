@@ -56,6 +56,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     read_your_writes_s: float = 2.0  # how long a write waits for its views/shard to apply it
     shards: int = 2  # user shard actors (at most log_partitions)
     ingress_replicas_max: int = 2
+    # feed ranking: "deployment" (its own Serve deployment, one hop), "inprocess" (in the ingress, no
+    # hop: the fastest on CPU-only machines) or "auto" (a deployment when the cluster has GPUs)
+    ranking_mode: str = "deployment"
 
     def resolved(self) -> Settings:
         """Fill URL defaults that depend on ``data_dir``."""

@@ -31,7 +31,8 @@ from .service import FeedService
 from .tail import CatalogueTail
 from .views import ViewFeatures, ViewTrending
 
-__all__ = ["SNAPSHOT_AFTER", "NoShards", "build_feed_service", "feed_config", "log_options", "ranking_app"]
+__all__ = ["SNAPSHOT_AFTER", "NoShards", "build_feed_service", "feed_config", "log_options", "ranking_app",
+           "ranking_in_process"]
 
 SNAPSHOT_AFTER = 50_000
 log = structlog.get_logger("serve.feed.wiring")
@@ -129,8 +130,19 @@ def build_feed_service(settings: Settings, *, store: ViewStore, router: Any | No
     )
 
 
-def ranking_app(settings: Settings, *, cluster_gpus: float = 0.0, num_cpus: float = 0.0) -> Any:
-    """The ranking deployment bound with the log it watches for ``ModelVersionPublished``."""
+def ranking_in_process(settings: Settings, cluster_gpus: float) -> bool:
+    """Whether the feed ranks inside the ingress (``REEL_RANKING_MODE``: deployment | inprocess | auto)."""
+    mode = settings.ranking_mode
+    if mode not in ("deployment", "inprocess", "auto"):
+        raise ValueError(f"REEL_RANKING_MODE={mode!r}: use deployment, inprocess or auto")
+    return mode == "inprocess" or (mode == "auto" and cluster_gpus <= 0)
+
+
+def ranking_app(settings: Settings, *, cluster_gpus: float = 0.0, num_cpus: float = 0.0) -> Any | None:
+    """The ranking deployment bound with the log it watches for ``ModelVersionPublished``; None when
+    the settings rank in-process (the ingress then scores with its own ranker, saving a Serve hop)."""
     from serve.ranking import ranking_app as bind
 
+    if ranking_in_process(settings, cluster_gpus):
+        return None
     return bind(settings.log_url, log_options(settings), cluster_gpus=cluster_gpus, num_cpus=num_cpus)
