@@ -333,6 +333,8 @@ def test_moderator_approves_a_held_video(browser: Any, demo: dict[str, Any]) -> 
         _shot(page, "moderation.png")
         item.locator("input[aria-label='decision reason']").fill("links are to a harmless site")
         item.locator("button", has_text="Approve").click()
+        toast = page.wait_for_selector(".toast", timeout=30_000)
+        assert toast is not None and toast.inner_text() == "Approved", toast and toast.inner_text()
         page.wait_for_function(f"() => !document.querySelector(\".mod-item[data-video-id='{held}']\")",
                                timeout=30_000)
     finally:

@@ -11,6 +11,10 @@ function scoreBar(name: string, v: number | null): HTMLElement {
     h("span", { class: "sb" }, h("i", { style: `width:${pct}%` })), h("span", { class: "sv" }, v === null ? "unscored" : v.toFixed(2)));
 }
 
+// Decisions made here, by queue entry: hidden at once, even while the queue view catches up with them.
+const decided = new Set<string>();
+const entry = (it: any) => `${it.video_id}@${it.queued_at}`;
+
 function item(it: any, refresh: () => void): HTMLElement {
   const reason = h("input", { type: "text", placeholder: "reason (shown to the creator)", "aria-label": "decision reason" });
   const mature = h("input", { type: "checkbox", "aria-label": "mature (18+)" });
@@ -20,11 +24,13 @@ function item(it: any, refresh: () => void): HTMLElement {
         decision, reason: reason.value || (decision === "approve" ? "looks fine" : "breaks the community guidelines"),
         age_rating: decision === "approve" ? (mature.checked ? "mature" : "general") : null });
       toast(decision === "approve" ? "Approved" : "Rejected");
+      decided.add(entry(it));
+      el.remove();
       refresh();
     } catch (e) { toast(errorText(e)); }
   };
   const frames = [...it.keyframe_urls, ...it.thumbnail_urls].slice(0, 8);
-  return h("article", { class: "mod-item", "data-video-id": it.video_id },
+  const el = h("article", { class: "mod-item", "data-video-id": it.video_id },
     h("header", {}, h("b", {}, it.reason === "appeal" ? "Appeal" : it.reason === "reports" ? "Reported" : "Held for review"),
       h("small", {}, ` · waiting ${Math.round(it.age_s / 60)} min · ${it.reports} reports`),
       it.appeal ? h("small", {}, ` · appeal: ${it.appeal}`) : null),
@@ -34,6 +40,7 @@ function item(it: any, refresh: () => void): HTMLElement {
     h("div", { class: "decide" }, reason, h("label", { class: "inline" }, mature, " 18+"),
       h("button", { class: "primary", onclick: () => decide("approve") }, "Approve"),
       h("button", { class: "danger", onclick: () => decide("reject") }, "Reject")));
+  return el;
 }
 
 export async function moderationPage(): Promise<HTMLElement> {
@@ -47,11 +54,12 @@ export async function moderationPage(): Promise<HTMLElement> {
     try {
       const r = await get("/moderation/queue?limit=50");
       const hl = r.health;
+      const items = r.items.filter((it: any) => !decided.has(entry(it)));
       page.replaceChildren(
         h("h2", {}, "Review queue"),
         h("p", { class: hl.sla_breached ? "error" : "muted" },
           `${hl.size} waiting · oldest ${Math.round(hl.oldest_age_s / 60)} min (SLA ${Math.round(hl.sla_s / 3600)} h)`),
-        ...(r.items.length ? r.items.map((it: any) => item(it, load)) : [h("p", { class: "muted empty-queue" }, "Queue is empty.")]));
+        ...(items.length ? items.map((it: any) => item(it, load)) : [h("p", { class: "muted empty-queue" }, "Queue is empty.")]));
     } catch (e) { page.replaceChildren(h("p", { class: "error" }, errorText(e))); }
   };
   await load();
