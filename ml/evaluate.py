@@ -27,7 +27,7 @@ from .baselines import Baselines
 from .content import TextEncoder
 from .history import Outcome, interactions, outcomes
 from .metrics import auc, ndcg_at_k, recall_at_k
-from .ranker import HEADS, Blend, MultiTaskRanker, RankerConfig, train_ranker
+from .ranker import HEADS, Blend, RankerConfig, RankerEnsemble, train_ranker_ensemble
 from .recommend import PlatformState, RecConfig, Recommender
 
 __all__ = ["EvalConfig", "evaluate", "ranker_examples", "time_cut"]
@@ -43,6 +43,7 @@ class EvalConfig:
     k: int = 50
     seed: int = 0
     rec: RecConfig = field(default_factory=RecConfig)
+    ranker_members: int = 5
     ranker: RankerConfig = field(default_factory=RankerConfig)
     device: str = "cpu"
 
@@ -111,7 +112,7 @@ def ranker_examples(
 
 def fit_ranker(
     events: Sequence[Event], cut_us: int, cfg: EvalConfig, progress: Progress, text: TextEncoder
-) -> tuple[MultiTaskRanker, dict[str, float]]:
+) -> tuple[RankerEnsemble, dict[str, float]]:
     """Train the ranker on [start, cut): state folded to the validation cut, labels after it."""
     val_cut = time_cut(events, cfg.val_fraction, before=cut_us)
     catalog = [e for e in events if _is_catalog(e) and e.ts < cut_us]
@@ -128,7 +129,9 @@ def fit_ranker(
     rng = np.random.default_rng(cfg.seed)
     val_users = rng.random(int(g.max()) + 1) < 0.2
     is_val = val_users[g]
-    model, report = train_ranker(x, y, m, w, wm, cfg=cfg.ranker, device=cfg.device, groups=g, is_val=is_val)
+    model, report = train_ranker_ensemble(
+        x, y, m, w, wm, members=cfg.ranker_members, cfg=cfg.ranker, device=cfg.device, groups=g, is_val=is_val
+    )
     # the blend's skip weight, chosen by NDCG@10 of the held-out validation users (training period only)
     preds = model.predict(x[is_val])
     best: tuple[float, float] = (-1.0, 0.0)

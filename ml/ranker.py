@@ -20,7 +20,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["HEADS", "Blend", "MultiTaskRanker", "RankerConfig", "ece", "fit_platt", "train_ranker"]
+__all__ = [
+    "HEADS",
+    "Blend",
+    "MultiTaskRanker",
+    "RankerConfig",
+    "RankerEnsemble",
+    "ece",
+    "fit_platt",
+    "train_ranker",
+    "train_ranker_ensemble",
+]
 
 HEADS = ("complete", "like", "share", "comment", "follow", "skip")
 
@@ -239,3 +249,47 @@ def train_ranker(
         report[f"ece_{h}"] = ece(p, y[idx_val][rep, i])
         report[f"positives_{h}"] = float(y[idx_val][rep, i].sum())
     return model.cpu(), report
+
+
+class RankerEnsemble:
+    """Bagging of ``MultiTaskRanker``s trained with different seeds: calibrated heads averaged.
+
+    Each member sees a different initialisation and negative sample, so the average is far less
+    dependent on one lucky (or unlucky) training run — with a few thousand positives, single runs
+    vary a lot."""
+
+    def __init__(self, members: list[MultiTaskRanker]) -> None:
+        self.members = members
+        self.n_features = members[0].n_features
+
+    def predict(self, x: np.ndarray | torch.Tensor) -> dict[str, np.ndarray]:
+        preds = [m.predict(x) for m in self.members]
+        return {k: np.mean([p[k] for p in preds], axis=0) for k in preds[0]}
+
+    def state_dict(self) -> dict[str, object]:
+        return {f"member{i}": m.state_dict() for i, m in enumerate(self.members)}
+
+
+def train_ranker_ensemble(
+    x: np.ndarray,
+    y: np.ndarray,
+    mask: np.ndarray,
+    watch: np.ndarray,
+    wmask: np.ndarray,
+    *,
+    members: int = 5,
+    cfg: RankerConfig = RankerConfig(),
+    device: str = "cpu",
+    groups: np.ndarray | None = None,
+    is_val: np.ndarray | None = None,
+) -> tuple[RankerEnsemble, dict[str, float]]:
+    """``members`` rankers with seeds ``cfg.seed + i``; the report averages their validation figures."""
+    from dataclasses import replace
+
+    models, reports = [], []
+    for i in range(members):
+        m, r = train_ranker(x, y, mask, watch, wmask, cfg=replace(cfg, seed=cfg.seed + i), device=device,
+                            groups=groups, is_val=is_val)
+        models.append(m)
+        reports.append(r)
+    return RankerEnsemble(models), {k: float(np.mean([r[k] for r in reports])) for k in reports[0]}

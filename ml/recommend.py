@@ -30,7 +30,7 @@ from projections.base import DictView, apply
 from .ann import HnswIndex
 from .content import TextEncoder, VideoCatalog, VideoContent, content_matrix
 from .history import Interaction, Outcome, interactions, outcomes
-from .ranker import Blend, MultiTaskRanker
+from .ranker import Blend, MultiTaskRanker, RankerEnsemble
 from .tower_data import tower_examples, user_inputs
 from .two_tower import TowerConfig, TwoTower, train_two_tower
 
@@ -430,7 +430,7 @@ def _context(e: UserRegistered) -> np.ndarray:
 class Recommender:
     """The retrieval + ranking path, in process: ``recommend(user, k, exclude)`` -> video ids."""
 
-    def __init__(self, state: PlatformState, ranker: MultiTaskRanker | None, cfg: RecConfig) -> None:
+    def __init__(self, state: PlatformState, ranker: MultiTaskRanker | RankerEnsemble | None, cfg: RecConfig) -> None:
         self.state = state
         self.ranker = ranker
         self.cfg = cfg
