@@ -44,11 +44,13 @@ def ann_command(
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="torch intra-op threads: one per request; replicas scale across cores.")
 @click.option("--json", "as_json", is_flag=True)
-def ranker_command(candidates: int, threads: int, as_json: bool) -> None:
+@click.option("--members", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Rankers in the seed-bagged ensemble (what `reel eval` and `reel train ranker` use).")
+def ranker_command(candidates: int, threads: int, members: int, as_json: bool) -> None:
     """Latency of scoring one page of candidates with the multi-task ranker on CPU."""
     from ml.bench import bench_ranker
 
-    _print(bench_ranker(candidates, threads=threads), as_json)
+    _print(bench_ranker(candidates, threads=threads, members=members), as_json)
 
 
 @click.command(name="online")

@@ -79,16 +79,18 @@ def bench_ann(
     }
 
 
-def bench_ranker(candidates: int, *, repeats: int = 200, threads: int = 1, seed: int = 0) -> dict[str, Any]:
+def bench_ranker(
+    candidates: int, *, repeats: int = 200, threads: int = 1, members: int = 5, seed: int = 0
+) -> dict[str, Any]:
     """p50/p99 of scoring one page of ``candidates`` rows with the multi-task ranker on CPU."""
     import torch
 
-    from .ranker import MultiTaskRanker
+    from .ranker import MultiTaskRanker, RankerEnsemble
     from .recommend import FEATURES
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    model = MultiTaskRanker(len(FEATURES)).eval()
+    model = RankerEnsemble([MultiTaskRanker(len(FEATURES)).eval() for _ in range(members)])
     x = np.random.default_rng(seed).standard_normal((candidates, len(FEATURES))).astype(np.float32)
     for _ in range(10):
         model.predict(x)
@@ -101,6 +103,7 @@ def bench_ranker(candidates: int, *, repeats: int = 200, threads: int = 1, seed:
         "p99_ms": float(np.percentile(lat, 99)),
         "p50_ms": float(np.percentile(lat, 50)),
         "candidates": candidates,
+        "members": members,
         "threads": threads,
         "features": len(FEATURES),
     }

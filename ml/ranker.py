@@ -65,8 +65,8 @@ class Blend:
 @dataclass(frozen=True, slots=True)
 class RankerConfig:
     experts: int = 4
-    expert_dim: int = 64
-    tower_dim: int = 32
+    expert_dim: int = 32
+    tower_dim: int = 16
     lr: float = 2e-3
     epochs: int = 6
     batch: int = 1024
@@ -259,12 +259,34 @@ class RankerEnsemble:
     vary a lot."""
 
     def __init__(self, members: list[MultiTaskRanker]) -> None:
+        import copy
+
+        from torch.func import stack_module_state
+
         self.members = members
         self.n_features = members[0].n_features
+        for m in members:
+            m.eval()
+        # every member in one vectorised forward (torch.func.vmap over stacked parameters)
+        self._params, self._buffers = stack_module_state(members)  # type: ignore[arg-type]
+        self._base = copy.deepcopy(members[0]).to("meta")
 
     def predict(self, x: np.ndarray | torch.Tensor) -> dict[str, np.ndarray]:
-        preds = [m.predict(x) for m in self.members]
-        return {k: np.mean([p[k] for p in preds], axis=0) for k in preds[0]}
+        from torch.func import functional_call
+
+        def one(p: dict[str, torch.Tensor], b: dict[str, torch.Tensor], t: torch.Tensor) -> torch.Tensor:
+            return functional_call(self._base, (p, b), (t,))  # type: ignore[no-any-return]
+
+        with torch.inference_mode():
+            t = torch.as_tensor(x, dtype=torch.float32)
+            raw = torch.vmap(one, in_dims=(0, 0, None))(self._params, self._buffers, t)  # (M, B, 7)
+            platt = self._buffers["platt"]  # (M, 6, 2)
+            k = len(HEADS)
+            probs = torch.sigmoid(raw[:, :, :k] * platt[:, None, :, 0] + platt[:, None, :, 1]).mean(0).numpy()
+            watch = raw[:, :, k].mean(0).numpy()
+        out = {h: probs[:, i] for i, h in enumerate(HEADS)}
+        out["watch"] = watch
+        return out
 
     def state_dict(self) -> dict[str, object]:
         return {f"member{i}": m.state_dict() for i, m in enumerate(self.members)}
