@@ -41,7 +41,7 @@ def test_trains_on_a_learnable_task_and_predicts_every_head() -> None:
         mask,
         np.abs(x[:, 2]),
         np.ones(4000, np.float32),
-        cfg=RankerConfig(epochs=10, neg_keep=1.0),
+        cfg=RankerConfig(epochs=10, batch=128, neg_keep=1.0),
         groups=np.arange(4000) % 50,
     )
     assert isinstance(model, MultiTaskRanker)
