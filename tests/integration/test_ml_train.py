@@ -71,3 +71,48 @@ def test_ray_data_examples_and_trainer_actor(tmp_path: Path, ray_session: Any) -
     params = ray_session.get(actor.published.remote())
     assert params["version"] >= 1 and params["rows"]
     ray_session.get(actor.close.remote())
+
+
+def test_learned_embeddings_replace_the_content_encoder(tmp_path: Path) -> None:
+    """The shards' VideoEmbeddings port served from the published two-tower (no shard code involved)."""
+    from ml.train import train_model
+
+    url = _imported(tmp_path)
+    out = train_model("retrieval", url, tmp_path / "models", text="hashing")
+    asyncio.run(_check_learned(url, out))
+
+
+async def _check_learned(url: str, out: dict[str, Any]) -> None:
+    from actors.embeddings import VideoEmbeddings
+    from actors.user_state import StateParams
+    from events import VideoDetailsSubmitted, VideoPublished, open_log
+    from ml.shard_embeddings import learned_embeddings
+
+    _, art = await load_latest(url, "retrieval")
+    log = await open_log(url)
+    try:
+        src = learned_embeddings(log, StateParams())
+        assert isinstance(src, VideoEmbeddings)
+        assert await src.refresh() == 90 and out["model"] == "retrieval"
+        known = dict(zip(art["video_ids"], np.asarray(art["video_vectors"]), strict=True))
+        info = src.get("v3")
+        assert info is not None and np.allclose(info.embedding, known["v3"], atol=1e-5)
+        await log.append(
+            [
+                VideoDetailsSubmitted(
+                    event_id="d-new",
+                    ts=2,
+                    video_id="vnew",
+                    creator_id="c1",
+                    caption="a video about cats",
+                    hashtags=("cats",),
+                ),
+                VideoPublished(event_id="p-new", ts=3, video_id="vnew", creator_id="c1"),
+            ]
+        )
+        assert src.get("vnew") is None and await src.refresh() == 1
+        new = src.get("vnew")
+        assert new is not None and abs(float(np.linalg.norm(new.embedding)) - 1.0) < 1e-4
+        assert src.get("v3") is info  # an answer never changes once given
+    finally:
+        await log.close()
