@@ -10,6 +10,7 @@ import asyncio
 import functools
 import io
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,7 +311,9 @@ async def test_embedded_wiring_from_settings(ray_session: Any, tmp_path: Path, c
     settings = load_settings(
         {"REEL_DATA_DIR": str(tmp_path / "data"), "REEL_UPLOAD_SECRET": "s", "REEL_LOG_PARTITIONS": "2"}
     )
-    appender, coordinator = start_embedded(settings, moderation=ApproveAllModeration(), backoff_s=0.2)
+    # its own namespace: the shared Ray session may already hold the platform's named actors
+    ns = f"wiring-{uuid.uuid4().hex[:8]}"
+    appender, coordinator = start_embedded(settings, moderation=ApproveAllModeration(), namespace=ns, backoff_s=0.2)
     try:
         svc = upload_service(settings, appender)
         ticket = await svc.request_upload("c9")
@@ -324,7 +327,7 @@ async def test_embedded_wiring_from_settings(ray_session: Any, tmp_path: Path, c
         assert svc.blobs.exists(v.transcoded.master_playlist_key)
     finally:
         await coordinator.stop.remote()
-        writer = ray_session.get_actor(LOG_WRITER)
+        writer = ray_session.get_actor(LOG_WRITER, namespace=ns)
         await writer.close.remote()
         ray_session.kill(writer)
         ray_session.kill(coordinator)
