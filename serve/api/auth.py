@@ -7,13 +7,11 @@ any field, then checks the expiry against the caller's clock (epoch µs). Roles:
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 from typing import Literal
 
 import msgspec
+
+from reelstack.signing import BadTokenError, seal, unseal
 
 from .errors import Unauthorized
 
@@ -22,6 +20,7 @@ __all__ = ["ROLES", "Principal", "Role", "sign_token", "verify_token"]
 Role = Literal["user", "moderator", "admin"]
 ROLES: tuple[Role, ...] = ("user", "moderator", "admin")
 _VERSION = 1
+_PURPOSE = b"reel-auth"
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
@@ -49,42 +48,25 @@ _enc = msgspec.json.Encoder()
 _dec = msgspec.json.Decoder(_Payload)
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _mac(secret: bytes, body: str) -> bytes:
-    return hmac.new(secret, b"reel-auth." + body.encode("ascii"), hashlib.sha256).digest()
-
-
 def sign_token(principal: Principal, secret: bytes) -> str:
     """The bearer token of ``principal`` (valid until ``principal.expires_at``)."""
     if not secret:
         raise ValueError("the auth secret must not be empty (REEL_AUTH_SECRET)")
     p = principal
-    body = _b64(_enc.encode(_Payload(_VERSION, p.user_id, p.role, p.anonymous, p.expires_at)))
-    return f"{body}.{_b64(_mac(secret, body))}"
+    return seal(_enc.encode(_Payload(_VERSION, p.user_id, p.role, p.anonymous, p.expires_at)), secret, _PURPOSE)
 
 
 def verify_token(token: str, secret: bytes, now_us: int) -> Principal:
     """The principal of a genuine, unexpired token; ``Unauthorized`` otherwise."""
-    if token.count(".") != 1 or len(token) > 2048:
-        raise Unauthorized("the bearer token is malformed; sign in again (POST /api/v1/auth/...)")
-    body, _, sig = token.partition(".")
     try:
-        given = _unb64(sig)
-        body.encode("ascii")
-    except (binascii.Error, ValueError, UnicodeEncodeError):
-        raise Unauthorized("the bearer token's signature is malformed; sign in again") from None
-    if _b64(given) != sig or not hmac.compare_digest(given, _mac(secret, body)):
-        raise Unauthorized("the bearer token was not issued by this server; sign in again")
-    try:
-        p = _dec.decode(_unb64(body))
-    except (binascii.Error, ValueError, msgspec.DecodeError):
+        p = _dec.decode(unseal(token, secret, _PURPOSE, max_len=2048))
+    except BadTokenError as exc:
+        if exc.reason == "malformed":
+            raise Unauthorized("the bearer token is malformed; sign in again (POST /api/v1/auth/...)") from None
+        if exc.reason.startswith("signature mismatch"):
+            raise Unauthorized("the bearer token was not issued by this server; sign in again") from None
+        raise Unauthorized(f"the bearer token is invalid ({exc.reason}); sign in again") from None
+    except msgspec.DecodeError:
         raise Unauthorized("the bearer token's payload is malformed; sign in again") from None
     if p.version != _VERSION:
         raise Unauthorized(f"token version {p.version} is not supported; sign in again")
