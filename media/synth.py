@@ -14,11 +14,12 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Pattern", "make_clip", "melody"]
+__all__ = ["SAMPLE_RATE", "Pattern", "make_clip", "melody", "mux_melody"]
 
 Pattern = Literal["shapes", "gradient", "black", "dark-start"]
 
 _SAMPLE_RATE = 44100
+SAMPLE_RATE = _SAMPLE_RATE  #: of the melody audio ``mux_melody`` writes
 _SCALE = (0, 2, 4, 5, 7, 9, 11, 12)  # major scale in semitones
 
 
@@ -41,6 +42,22 @@ def melody(seconds: float, seed: int = 0, sample_rate: int = _SAMPLE_RATE) -> np
         out[pos:end] = (note * env).astype(np.float32)
         pos = end
     return out
+
+
+def mux_melody(out: av.container.OutputContainer, stream: av.audio.stream.AudioStream, seconds: float, *,
+               seed: int = 0) -> None:
+    """Encode the seed's stereo ``melody`` into the ``stream`` (AAC at the module's sample rate) and flush it."""
+    mono = melody(seconds, seed=seed)
+    stereo = np.stack([mono, np.roll(mono, 64) * 0.8]).astype(np.float32)
+    chunk = 1024
+    for k in range(math.ceil(stereo.shape[1] / chunk)):
+        part = np.ascontiguousarray(stereo[:, k * chunk : (k + 1) * chunk])
+        af = av.AudioFrame.from_ndarray(part, format="fltp", layout="stereo")
+        af.sample_rate = _SAMPLE_RATE
+        af.pts = k * chunk
+        af.time_base = Fraction(1, _SAMPLE_RATE)
+        out.mux(stream.encode(af))
+    out.mux(stream.encode(None))
 
 
 def _background(width: int, height: int, rng: np.random.Generator) -> npt.NDArray[np.uint8]:
@@ -133,15 +150,5 @@ def make_clip(
             out.mux(vs.encode(frame))
         out.mux(vs.encode(None))
         if as_ is not None:
-            mono = melody(seconds, seed=seed)
-            stereo = np.stack([mono, np.roll(mono, 64) * 0.8]).astype(np.float32)
-            chunk = 1024
-            for k in range(math.ceil(stereo.shape[1] / chunk)):
-                part = np.ascontiguousarray(stereo[:, k * chunk : (k + 1) * chunk])
-                af = av.AudioFrame.from_ndarray(part, format="fltp", layout="stereo")
-                af.sample_rate = _SAMPLE_RATE
-                af.pts = k * chunk
-                af.time_base = Fraction(1, _SAMPLE_RATE)
-                out.mux(as_.encode(af))
-            out.mux(as_.encode(None))
+            mux_melody(out, as_, seconds, seed=seed)
     return out_path

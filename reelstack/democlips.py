@@ -18,11 +18,10 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
-from media.synth import melody
+from media.synth import SAMPLE_RATE, mux_melody
 
 __all__ = ["make_demo_clip"]
 
-_SAMPLE_RATE = 44100
 _FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
           "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf")
 
@@ -95,7 +94,7 @@ def make_demo_clip(path: str | Path, seconds: float, width: int, height: int, *,
         vs = out.add_stream("libx264", rate=rate)
         vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
         vs.options = {"preset": "veryfast", "crf": "24"}
-        as_ = out.add_stream("aac", rate=_SAMPLE_RATE)
+        as_ = out.add_stream("aac", rate=SAMPLE_RATE)
         as_.layout = "stereo"
         as_.bit_rate = 96_000
         for i in range(n_frames):
@@ -112,15 +111,5 @@ def make_demo_clip(path: str | Path, seconds: float, width: int, height: int, *,
             frame.time_base = 1 / rate
             out.mux(vs.encode(frame))
         out.mux(vs.encode(None))
-        mono = melody(seconds, seed=seed)
-        stereo = np.stack([mono, np.roll(mono, 64) * 0.8]).astype(np.float32)
-        chunk = 1024
-        for k in range(math.ceil(stereo.shape[1] / chunk)):
-            part = np.ascontiguousarray(stereo[:, k * chunk : (k + 1) * chunk])
-            af = av.AudioFrame.from_ndarray(part, format="fltp", layout="stereo")
-            af.sample_rate = _SAMPLE_RATE
-            af.pts = k * chunk
-            af.time_base = Fraction(1, _SAMPLE_RATE)
-            out.mux(as_.encode(af))
-        out.mux(as_.encode(None))
+        mux_melody(out, as_, seconds, seed=seed)
     return out_path
