@@ -59,6 +59,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # feed ranking: "deployment" (its own Serve deployment, one hop), "inprocess" (in the ingress, no
     # hop: the fastest on CPU-only machines) or "auto" (a deployment when the cluster has GPUs)
     ranking_mode: str = "deployment"
+    # online trainer (actors.trainer): learns from interactions as they arrive, publishes snapshots
+    trainer_enabled: bool = True  # REEL_TRAINER_ENABLED=false: `reel up` starts no trainer
+    trainer_publish_every_s: float = 5.0  # at most one snapshot (artifact + ModelVersionPublished) per this
 
     def resolved(self) -> Settings:
         """Fill URL defaults that depend on ``data_dir``."""
@@ -90,4 +93,6 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         raise SettingsError(variable="REEL_UPLOAD_MAX_BYTES", message="must be at least 1")
     if settings.log_partitions < 1:
         raise SettingsError(variable="REEL_LOG_PARTITIONS", message="must be at least 1")
+    if settings.trainer_publish_every_s <= 0:
+        raise SettingsError(variable="REEL_TRAINER_PUBLISH_EVERY_S", message="must be more than 0 seconds")
     return settings.resolved()

@@ -2,7 +2,8 @@
 
 Starts a local Ray with its dashboard (or connects to ``--address``), then ``start_platform``: the log
 writer, every projection runner, the user shards, the Serve applications (ingress on ``:8000`` and
-moderation; ranking when the feed provides it) and the upload pipeline. Embedded defaults need
+moderation; ranking when the feed provides it), the upload pipeline and the online trainer
+(``REEL_TRAINER_ENABLED`` / ``--no-trainer``, ``REEL_TRAINER_PUBLISH_EVERY_S``). Embedded defaults need
 nothing else: ``file://`` log, ``sqlite://`` views, ``file://`` blobs under ``--data-dir``; flags or
 ``REEL_LOG_URL`` / ``REEL_VIEW_STORE_URL`` / ``REEL_BLOB_URL`` switch to ``kafka://``, ``redis://``,
 ``s3://``. ``--demo`` seeds clips and viewers through the API (``reelstack.demo``) first.
@@ -18,7 +19,7 @@ from typing import Any
 
 import click
 
-__all__ = ["up", "users"]
+__all__ = ["trainer_summary", "up", "users"]
 
 
 def _settings(**overrides: Any) -> Any:
@@ -46,10 +47,11 @@ def _settings(**overrides: Any) -> Any:
 @click.option("--clips", default=60, show_default=True, type=int, help="Demo clips to generate and upload.")
 @click.option("--viewers", default=300, show_default=True, type=int, help="Demo viewers to replay.")
 @click.option("--exit-after-seed", is_flag=True, help="Stop once the demo is seeded (CI, benchmarks).")
+@click.option("--no-trainer", is_flag=True, help="Start no online trainer (as REEL_TRAINER_ENABLED=false).")
 def up(demo: bool, data_dir: str | None, log_url: str | None, views_url: str | None, blob_url: str | None,
        host: str | None, port: int | None, address: str | None, num_cpus: int | None, dashboard_port: int,
-       moderation: str, clips: int, viewers: int, exit_after_seed: bool) -> None:
-    """Run Reelstack: Ray, shards, projections, pipeline and the Serve API on :8000."""
+       moderation: str, clips: int, viewers: int, exit_after_seed: bool, no_trainer: bool) -> None:
+    """Run Reelstack: Ray, shards, projections, pipeline, online trainer and the Serve API on :8000."""
     import ray
 
     from serve.api.context import NAMESPACE
@@ -57,7 +59,7 @@ def up(demo: bool, data_dir: str | None, log_url: str | None, views_url: str | N
     from .platform import start_platform
 
     settings = _settings(data_dir=data_dir, log_url=log_url, view_store_url=views_url, blob_url=blob_url,
-                         http_host=host, http_port=port)
+                         http_host=host, http_port=port, trainer_enabled=False if no_trainer else None)
     t0 = time.perf_counter()
     if address:
         ray.init(address=address, namespace=NAMESPACE, logging_level=logging.WARNING)
@@ -87,6 +89,7 @@ def up(demo: bool, data_dir: str | None, log_url: str | None, views_url: str | N
                 click.echo(f"  not published: {vid}: {why}")
         base = platform.base_url
         click.echo(f"\n  API docs:    {base}/docs\n  web client:  {base}/\n  dashboard:   {dashboard}\n"
+                   f"  trainer:     {trainer_summary(platform)}\n"
                    f"  data:        {settings.data_dir} (log {platform.settings.log_url})\n"
                    f"  moderator:   Authorization: Bearer {moderator}\n")
         if exit_after_seed:
@@ -104,6 +107,21 @@ def up(demo: bool, data_dir: str | None, log_url: str | None, views_url: str | N
         platform.stop()
         if not address:
             ray.shutdown()
+
+
+def trainer_summary(platform: Any) -> str:
+    """One line for the startup summary: is the online trainer running, and how it publishes."""
+    if platform.trainer is None:
+        return "off (REEL_TRAINER_ENABLED=false)"
+    import ray
+
+    try:
+        st = ray.get(platform.trainer.status.remote(), timeout=10)
+    except Exception as exc:  # the summary must not stop `reel up`
+        return f"unreachable ({type(exc).__name__})"
+    state = "running" if st["running"] else f"stopped {st['error']}".strip()
+    return (f"{state}, consumer group {st['group']!r}, publishes model 'online' every "
+            f"{st['publish_every_s']:g} s ({st['interactions']} interactions learned, version {st['version']})")
 
 
 def _published(settings: Any) -> int:

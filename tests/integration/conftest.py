@@ -29,7 +29,7 @@ def ray_session() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def api_platform(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The whole platform (log writer, views, shards, pipeline, Serve apps) on the shared Ray session,
+    """The whole platform (log writer, views, shards, pipeline, Serve apps, trainer) on the shared Ray session,
     its HTTP API on a free loopback port; started once for every ``test_api_*`` file.
 
     Rate limits are set so ordinary tests never meet them (1000/s per address, 40/s per user) while
@@ -40,10 +40,13 @@ def api_platform(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> 
     from reelstack.settings import load_settings
 
     root = tmp_path_factory.mktemp("platform")
+    # non-default moderation serving settings (harmless to the other tests) show they reach the platform
+    moderation_file = root / "moderation.json"
+    moderation_file.write_text('{"max_replicas": 1, "timeout_s": 25.0}')
     settings = load_settings(
         {}, data_dir=str(root), log_partitions=4, shards=2, rate_ip_per_s=1000.0, rate_ip_burst=2000,
         rate_user_per_s=40.0, rate_user_burst=60, max_body_bytes=64 * 1024, upload_max_bytes=8 * 1024 * 1024,
-        ingress_replicas_max=1,
+        ingress_replicas_max=1, moderation_config=str(moderation_file), trainer_publish_every_s=1.0,
     )
     platform = start_platform(settings, namespace="reelstack-tests", host="127.0.0.1", port=free_port(),
                               moderation="serve")
