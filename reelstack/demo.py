@@ -39,6 +39,7 @@ CAPTIONS = {
 @dataclass
 class DemoReport:
     creators: int = 0
+    creator_ids: list[str] = field(default_factory=list)
     uploaded: int = 0
     published: int = 0
     not_published: dict[str, str] = field(default_factory=dict)
@@ -73,6 +74,7 @@ def seed_demo(base_url: str, *, clips: int = 60, creators: int = 12, viewers: in
                                           "birth_year": rng.randint(1980, 2002)})
         creator_clients.append((api.with_token(tok["token"]), tok["user_id"], topic))
     report.creators = len(creator_clients)
+    report.creator_ids = [uid for _, uid, _ in creator_clients]
     report.seconds["creators"] = time.perf_counter() - t
 
     t = time.perf_counter()

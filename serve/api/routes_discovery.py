@@ -124,5 +124,7 @@ async def creator_analytics(creator_id: str, caller: Caller, ctx: Ctx,
     first = last - _dt.timedelta(days=days - 1)
     rows = analytics.creator_daily(ctx.views.analytics, creator_id, first.isoformat(), last.isoformat())
     totals = counters.creator_stats(ctx.views.counters, creator_id) or counters.CreatorCounts()
+    # totals as an object: the stored CreatorCounts is an array-like struct (to_builtins gives a list)
     return {"creator_id": creator_id, "from": first.isoformat(), "to": last.isoformat(),
-            "days": [msgspec.to_builtins(r) for r in rows], "totals": msgspec.to_builtins(totals)}
+            "days": [msgspec.to_builtins(r) for r in rows],
+            "totals": {f: getattr(totals, f) for f in totals.__struct_fields__}}
