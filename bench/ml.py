@@ -44,8 +44,8 @@ def ann_command(
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="torch intra-op threads: one per request; replicas scale across cores.")
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--members", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Rankers in the seed-bagged ensemble (what `reel eval` and `reel train ranker` use).")
+@click.option("--members", type=click.IntRange(min=1), default=1, show_default=True,
+              help="1: the served model (the ensemble distilled into one network); >1: the ensemble itself.")
 def ranker_command(candidates: int, threads: int, members: int, as_json: bool) -> None:
     """Latency of scoring one page of candidates with the multi-task ranker on CPU."""
     from ml.bench import bench_ranker

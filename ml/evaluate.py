@@ -25,9 +25,10 @@ from events import Event, VideoDetailsSubmitted, VideoPublished, VideoRemoved, V
 
 from .baselines import Baselines
 from .content import TextEncoder
+from .distill import assess, distill_ranker
 from .history import Outcome, interactions, outcomes
 from .metrics import auc, ndcg_at_k, recall_at_k
-from .ranker import HEADS, Blend, RankerConfig, RankerEnsemble, train_ranker_ensemble
+from .ranker import HEADS, Blend, MultiTaskRanker, RankerConfig, RankerEnsemble, train_ranker_ensemble
 from .recommend import PlatformState, RecConfig, Recommender
 
 __all__ = ["EvalConfig", "evaluate", "ranker_examples", "time_cut"]
@@ -44,6 +45,7 @@ class EvalConfig:
     seed: int = 0
     rec: RecConfig = field(default_factory=RecConfig)
     ranker_members: int = 5
+    distill: bool = True  # serve one student distilled from the members (one forward per page)
     ranker: RankerConfig = field(default_factory=RankerConfig)
     device: str = "cpu"
 
@@ -112,8 +114,9 @@ def ranker_examples(
 
 def fit_ranker(
     events: Sequence[Event], cut_us: int, cfg: EvalConfig, progress: Progress, text: TextEncoder
-) -> tuple[RankerEnsemble, dict[str, float]]:
-    """Train the ranker on [start, cut): state folded to the validation cut, labels after it."""
+) -> tuple[MultiTaskRanker | RankerEnsemble, dict[str, float]]:
+    """Train the ranker on [start, cut): state folded to the validation cut, labels after it; with
+    ``cfg.distill`` the served model is one student distilled from the ensemble (``ml.distill``)."""
     val_cut = time_cut(events, cfg.val_fraction, before=cut_us)
     catalog = [e for e in events if _is_catalog(e) and e.ts < cut_us]
     progress(f"ranker: platform state at the validation cut ({len(events):,} events)")
@@ -129,9 +132,16 @@ def fit_ranker(
     rng = np.random.default_rng(cfg.seed)
     val_users = rng.random(int(g.max()) + 1) < 0.2
     is_val = val_users[g]
-    model, report = train_ranker_ensemble(
+    ensemble, report = train_ranker_ensemble(
         x, y, m, w, wm, members=cfg.ranker_members, cfg=cfg.ranker, device=cfg.device, groups=g, is_val=is_val
     )
+    model: MultiTaskRanker | RankerEnsemble = ensemble
+    report.update(assess(ensemble.predict, x[is_val], y[is_val], m[is_val], "teacher_"))
+    if cfg.distill:
+        progress(f"ranker: distilling {cfg.ranker_members} members into one network")
+        model, student = distill_ranker(ensemble, x, y, m, w, wm, is_val=is_val, cfg=cfg.ranker, device=cfg.device)
+        report.update({f"student_{k}": v for k, v in student.items() if k.startswith("ece_")})
+        report.update(assess(model.predict, x[is_val], y[is_val], m[is_val], "student_"))
     # the blend's skip weight, chosen by NDCG@10 of the held-out validation users (training period only)
     preds = model.predict(x[is_val])
     best: tuple[float, float] = (-1.0, 0.0)

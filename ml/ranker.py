@@ -188,10 +188,15 @@ def train_ranker(
     device: str = "cpu",
     groups: np.ndarray | None = None,
     is_val: np.ndarray | None = None,
+    soft: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[MultiTaskRanker, dict[str, float]]:
     """Train on rows x (N, F) with labels y / mask (N, 6), watch / wmask (N,); calibrate on a held-out
     split (``is_val``, else by ``groups``, e.g. users, when given). Returns the model and per-head
-    validation ECE."""
+    validation ECE.
+
+    ``soft`` = (targets (N, 6) in [0, 1], watch targets (N,)) replaces the labels in the training loss
+    (distillation, ``ml.distill``; every row then has a watch target); negative sampling and
+    calibration still use the hard labels ``y``."""
     rng = np.random.default_rng(cfg.seed)
     torch.manual_seed(cfg.seed)
     if is_val is not None:
@@ -209,10 +214,10 @@ def train_ranker(
     model.to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     tx = torch.as_tensor(x, dtype=torch.float32, device=device)
-    ty = torch.as_tensor(y, dtype=torch.float32, device=device)
+    ty = torch.as_tensor(y if soft is None else soft[0], dtype=torch.float32, device=device)
     tm = torch.as_tensor(mask, dtype=torch.float32, device=device)
-    tw = torch.as_tensor(watch, dtype=torch.float32, device=device)
-    twm = torch.as_tensor(wmask, dtype=torch.float32, device=device)
+    tw = torch.as_tensor(watch if soft is None else soft[1], dtype=torch.float32, device=device)
+    twm = torch.as_tensor(wmask if soft is None else np.ones(len(x)), dtype=torch.float32, device=device)
     # negative downsampling of the training rows only: calibration below runs on untouched rows
     keep = tr & ((y.max(1) > 0) | (rng.random(len(x)) < cfg.neg_keep))
     idx_tr = np.flatnonzero(keep)
