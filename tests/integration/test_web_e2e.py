@@ -4,13 +4,18 @@ Shows: the first video plays (``currentTime`` advances); the next one is buffere
 and then starts (its start time is printed); watch events reach ``POST /events``; the next feed page is
 fetched before the current one runs out; a like updates the count; an upload from the page reaches
 ``published`` and shows up in a fresh viewer's feed; the analytics page draws its charts; a moderator
-approves a held video. Screenshots go to ``docs/screenshots/``. Debian's Chromium is driven through
-Playwright's Python package with ``executable_path`` (no browser download).
+approves a held video. Screenshots go to a temporary directory, or to ``REEL_SCREENSHOTS_DIR`` when
+set (``REEL_SCREENSHOTS_DIR=docs/screenshots`` refreshes the README's): a test run leaves the checkout
+clean. Debian's Chromium is driven through Playwright's Python package with ``executable_path`` (no
+browser download).
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +35,6 @@ pytestmark = pytest.mark.timeout(1200)
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PHONE: dict[str, Any] = {"viewport": {"width": 412, "height": 860}, "has_touch": True, "is_mobile": True,
                          "device_scale_factor": 1}
 DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 820}}
@@ -90,9 +94,20 @@ def phone(browser: Any) -> Iterator[Any]:
     ctx.close()
 
 
+@functools.cache
+def screenshots_dir() -> Path:
+    """``REEL_SCREENSHOTS_DIR`` (relative to the repository root) or a fresh temporary directory."""
+    configured = os.environ.get("REEL_SCREENSHOTS_DIR", "").strip()
+    if not configured:
+        return Path(tempfile.mkdtemp(prefix="reel-screenshots-"))
+    path = Path(configured)
+    return path if path.is_absolute() else Path(__file__).resolve().parents[2] / path
+
+
 def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / name))
+    folder = screenshots_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / name))
 
 
 def _wait_playing(page: Any, min_time: float = 0.3, timeout_ms: int = 60_000) -> float:
@@ -343,3 +358,13 @@ def test_moderator_approves_a_held_video(browser: Any, demo: dict[str, Any]) -> 
     card = wait_status(moderator, held, {"published", "rejected"}, timeout_s=120)
     assert card["status"] == "published", card
 
+
+
+def test_screenshots_stay_out_of_the_checkout_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    monkeypatch.delenv("REEL_SCREENSHOTS_DIR", raising=False)
+    default = screenshots_dir.__wrapped__()
+    assert default.is_dir() and repo not in default.parents
+    default.rmdir()
+    monkeypatch.setenv("REEL_SCREENSHOTS_DIR", "docs/screenshots")
+    assert screenshots_dir.__wrapped__() == repo / "docs" / "screenshots"
