@@ -122,7 +122,9 @@ def test_moderation_settings_reach_the_deployment_and_the_pipeline(api_platform:
     cfg = api_platform.moderation
     assert cfg == config_from_settings(api_platform.settings)
     assert cfg.max_replicas == 1 and cfg.timeout_s == 25.0  # the fixture's REEL_MODERATION_CONFIG file
-    details = _get_global_client().get_serve_details()
+    client = _get_global_client()
+    assert client is not None
+    details = client.get_serve_details()
     deployment = details["applications"]["moderation"]["deployments"]["moderation"]
     assert deployment["deployment_config"]["autoscaling_config"]["max_replicas"] == 1
     port_config, wait_s = ray_session.get(api_platform.pipeline.__ray_call__.remote(
