@@ -1,8 +1,9 @@
 """Transcode a probed upload into an H.264/AAC HLS ladder with PyAV, decoding the source once.
 
-Every decoded frame is scaled once per rung and fed to that rung's encoder; audio is encoded once and
-the same AAC packets are muxed into every rendition; each rendition is its own ``hls`` muxer (MPEG-TS
-segments of ``segment_s``). Keyframes are forced at every segment boundary and the
+Every decoded frame goes to each rung's thread (``media.rendition``), which scales it once (a scaler kept
+per rung), encodes and muxes it, so the rungs' encoders overlap; audio is encoded once and the same AAC
+packets are muxed into every rendition; each rendition is its own ``hls`` muxer (MPEG-TS segments of
+``segment_s``). Keyframes are forced at every segment boundary and the
 GOP is fixed, so segments align across renditions. Frame taps see each decoded source frame (thumbnails
 and fingerprints ride along without a second decode).
 """
@@ -18,11 +19,12 @@ import av
 import msgspec
 from av.video.frame import PictureType
 
-from media.encoders import encoder_options, pick_encoder
+from media.encoders import pick_encoder
 from media.errors import TranscodeError
-from media.hls import MasterEntry, avc_codec_string, master_playlist, parse_media_playlist, peak_bitrate
-from media.ladder import LadderConfig, Rung, gop_frames, plan_ladder
+from media.hls import MasterEntry, master_playlist, parse_media_playlist, peak_bitrate
+from media.ladder import LadderConfig, gop_frames, plan_ladder
 from media.probe_worker import STRICT_DECODE, open_options
+from media.rendition import Rendition, RenditionWorker
 from media.results import ProbeResult
 from media.rotate import Rotator
 
@@ -67,94 +69,19 @@ class TranscodeResult(msgspec.Struct, frozen=True, kw_only=True):
         return out
 
 
-class _Rendition:
-    def __init__(
-        self,
-        rung: Rung,
-        out_dir: Path,
-        fps: Fraction,
-        gop: int,
-        encoder: str,
-        config: LadderConfig,
-        audio_rate: int | None,
-    ) -> None:
-        self.rung = rung
-        self.dir = out_dir / rung.name
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.container = av.open(
-            str(self.dir / "index.m3u8"),
-            "w",
-            format="hls",
-            options={
-                "hls_time": f"{config.segment_s:g}",
-                "hls_playlist_type": "vod",
-                "hls_list_size": "0",
-                "hls_segment_filename": str(self.dir / "seg_%05d.ts"),
-                "hls_flags": "independent_segments",
-            },
-        )
-        opts = encoder_options(encoder, rung, gop, config)
-        video = self.container.add_stream(encoder, rate=fps, options=opts)
-        assert isinstance(video, av.VideoStream)
-        self.video = video
-        # PyAV defaults to slice threads; libx264 then cuts every frame into slices (bigger, slower).
-        # FRAME|SLICE makes libx264 use frame threads, as the ffmpeg CLI does.
-        video.codec_context.thread_type = "AUTO"
-        self.video.width, self.video.height, self.video.pix_fmt = rung.width, rung.height, "yuv420p"
-        self.video.codec_context.time_base = 1 / fps
-        self.audio: av.AudioStream | None = None
-        if audio_rate is not None:
-            self.audio = self.container.add_stream("aac", rate=audio_rate)
-            self.audio.layout = "stereo"
-            self.audio.bit_rate = config.audio_bitrate_kbps * 1000
-        self.codecs = ""
-
-    def encode_video(self, frame: av.VideoFrame | None) -> None:
-        for pkt in self.video.encode(frame):
-            if not self.codecs:
-                self.codecs = avc_codec_string(self.video.codec_context.extradata or bytes(pkt))
-            self.container.mux(pkt)
+def _encode_audio(rends: list[RenditionWorker], encoder: av.AudioStream, frame: av.AudioFrame | None) -> None:
+    """Encode audio once (the first rung's encoder) and hand the same packets to every rung."""
+    for pkt in encoder.encode(frame):
+        for w in rends:
+            w.audio(pkt)
 
 
-def _audio_to_all(rends: list[_Rendition], frame: av.AudioFrame | None) -> None:
-    """Encode audio once (the first rendition's encoder); mux the same packets into every rendition."""
-    lead = rends[0]
-    if lead.audio is None:
-        return
-    for pkt in lead.audio.encode(frame):
-        for r in rends[1:]:
-            assert r.audio is not None  # every rendition gets audio when the first does
-            copy = av.Packet(bytes(pkt))
-            copy.pts, copy.dts, copy.duration, copy.time_base = pkt.pts, pkt.dts, pkt.duration, pkt.time_base
-            copy.is_keyframe = pkt.is_keyframe
-            copy.stream = r.audio
-            r.container.mux(copy)
-        lead.container.mux(pkt)
-
-
-def _feed_video(rends: list[_Rendition], upright: av.VideoFrame, pts: int, tb: Fraction, key: bool) -> None:
-    for r in rends:
-        if (upright.width, upright.height) == (
-            r.rung.width,
-            r.rung.height,
-        ) and upright.format.name == "yuv420p":
-            scaled = upright  # the top rung of a yuv420p source needs no scaling
-        else:
-            scaled = upright.reformat(r.rung.width, r.rung.height, "yuv420p", interpolation="BICUBIC")
-        scaled.pts = pts
-        scaled.time_base = tb
-        scaled.pict_type = PictureType.I if key else PictureType.NONE
-        r.encode_video(scaled)
-
-
-def _output(r: _Rendition, out_dir: Path) -> RenditionOutput:
+def _output(r: Rendition, out_dir: Path) -> RenditionOutput:
     playlist = r.dir / "index.m3u8"
     segs = parse_media_playlist(playlist.read_text())
     sizes = [(r.dir / s.uri).stat().st_size for s in segs]
     peak, avg = peak_bitrate(sizes, [s.duration_s for s in segs])
-    codecs = (
-        f"{r.codecs or 'avc1.640028'},{AUDIO_CODECS}" if r.audio is not None else (r.codecs or "avc1.640028")
-    )
+    codecs = f"{r.codecs or 'avc1.640028'},{AUDIO_CODECS}" if r.audio is not None else (r.codecs or "avc1.640028")
     return RenditionOutput(
         name=r.rung.name,
         width=r.rung.width,
@@ -198,20 +125,25 @@ def transcode(
                     s.codec_context.options = dict(STRICT_DECODE)
         arate = None
         if ain is not None:
-            arate = (
-                ain.codec_context.sample_rate if ain.codec_context.sample_rate in (44100, 48000) else 48000
-            )
-        rends = [_Rendition(r, out, fps, gop, encoder, config, arate) for r in rungs]
+            arate = ain.codec_context.sample_rate if ain.codec_context.sample_rate in (44100, 48000) else 48000
+        rends = [Rendition(r, out, fps, gop, encoder, config, arate) for r in rungs]
+        audio_enc = rends[0].audio
+        workers: list[RenditionWorker] = []
         rotator = Rotator(probe.rotation)
         next_key = 0.0
         last_pts = -(2**62)
         decoded = 0
+        ok = False
         try:
+            for r in rends:
+                r.start()
+            workers = [RenditionWorker(r) for r in rends]
             for packet in src_c.demux(*(s for s in (vin, ain) if s is not None)):
                 for frame in packet.decode():
                     if isinstance(frame, av.AudioFrame):
                         frame.pts = None  # let the encoder count samples
-                        _audio_to_all(rends, frame)
+                        if audio_enc is not None:
+                            _encode_audio(workers, audio_enc, frame)
                         continue
                     assert isinstance(frame, av.VideoFrame)
                     t = float(frame.time) if frame.time is not None else decoded / float(fps)
@@ -226,16 +158,33 @@ def transcode(
                     key = t >= next_key - 0.5 / float(fps)
                     while next_key <= t + 0.5 / float(fps):
                         next_key += config.segment_s
-                    _feed_video(rends, upright, pts, 1 / fps, key)
+                    # Stamped here, once, before the rungs' threads see the (shared, read-only) frame.
+                    upright.pts, upright.time_base = pts, 1 / fps
+                    upright.pict_type = PictureType.I if key else PictureType.NONE
+                    for w in workers:
+                        w.video(upright)
                     frames += 1
-            for r in rends:
-                r.encode_video(None)
-            _audio_to_all(rends, None)
+            if audio_enc is not None:
+                _encode_audio(workers, audio_enc, None)
+            ok = True
         except av.FFmpegError as exc:
             raise TranscodeError(path=str(src), stage="encoding", detail=str(exc)) from exc
         finally:
-            for r in rends:
-                r.container.close()
+            try:
+                errors: list[BaseException] = []
+                for w in workers:
+                    try:
+                        w.finish(flush=ok)
+                    except BaseException as exc:  # the first one is raised below
+                        errors.append(exc)
+            finally:
+                for r in rends:
+                    r.container.close()
+            if errors and ok:
+                first = errors[0]
+                if isinstance(first, av.FFmpegError):
+                    raise TranscodeError(path=str(src), stage="encoding", detail=str(first)) from first
+                raise first
     outputs = [_output(r, out) for r in rends]
     entries = [
         MasterEntry(
