@@ -17,6 +17,7 @@ from __future__ import annotations
 import pickle
 from collections import deque
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Protocol
 
@@ -114,6 +115,7 @@ class Catalogue:
         self.published_us = np.zeros(cap, dtype=np.int64)
         self.flags = np.zeros(cap, dtype=np.uint8)
         self.hashtags: list[tuple[int, ...]] = []
+        self.tag_ids = np.full((cap, 2), NONE, dtype=np.int32)  # hashtags per label, padded with NONE
         self.by_creator: dict[int, deque[int]] = {}
         self.by_hashtag: dict[int, deque[int]] = {}
         self.by_sound: dict[int, deque[int]] = {}
@@ -147,6 +149,19 @@ class Catalogue:
         names = self.names.names
         return tuple(names[h] for h in self.hashtags[label])
 
+    def tag_matrix(self, labels: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
+        """The interned hashtags of ``labels`` as rows padded with ``NONE`` (vectorised feature building)."""
+        return self.tag_ids[labels]
+
+    def _set_tags(self, label: int, tags: tuple[int, ...]) -> None:
+        if len(tags) > self.tag_ids.shape[1]:  # widen (rare: most videos carry a few hashtags)
+            wider = np.full((len(self.tag_ids), len(tags)), NONE, dtype=np.int32)
+            wider[:, : self.tag_ids.shape[1]] = self.tag_ids
+            self.tag_ids = wider
+        row = self.tag_ids[label]
+        row[:] = NONE
+        row[: len(tags)] = tags
+
     def recent(self, kind: str, name: str, k: int) -> list[int]:
         """Newest visible videos of a creator / hashtag / sound (``kind`` = creator|hashtag|sound)."""
         table = {"creator": self.by_creator, "hashtag": self.by_hashtag, "sound": self.by_sound}[kind]
@@ -174,6 +189,9 @@ class Catalogue:
             arr = np.full(new, fill, dtype=old.dtype)
             arr[:cap] = old
             setattr(self, attr, arr)
+        tags = np.full((new, self.tag_ids.shape[1]), NONE, dtype=np.int32)
+        tags[:cap] = self.tag_ids
+        self.tag_ids = tags
 
     def _new_label(self, video_id: str) -> int:
         label = self.label_of.get(video_id)
@@ -263,6 +281,7 @@ class Catalogue:
             tags = tuple(intern(h) for h in d.hashtags)
             self.creator[label], self.sound[label] = c, s
             self.hashtags[label] = tags
+            self._set_tags(label, tags)
             if not self.published_us[label]:
                 self.published_us[label] = published_us[i]
             flags = VISIBLE | (self.flags[label] & DEMOTED)
@@ -327,6 +346,13 @@ class Catalogue:
         for name in meta["names"]:
             self.names(name)
         self.hashtags = meta["hashtags"]
+        lens = np.fromiter(map(len, self.hashtags), dtype=np.int64, count=n)
+        width = int(lens.max()) if n else 0
+        if width > self.tag_ids.shape[1]:
+            self.tag_ids = np.full((len(self.creator), width), NONE, dtype=np.int32)
+        flat = np.fromiter(chain.from_iterable(self.hashtags), dtype=np.int32, count=int(lens.sum()))
+        rows = np.repeat(np.arange(n), lens)
+        self.tag_ids[rows, np.arange(len(flat)) - np.repeat(np.cumsum(lens) - lens, lens)] = flat
         self.pending, self.mature_ids = meta["pending"], meta["mature_ids"]
         self.reporters, self.events = meta["reporters"], meta["events"]
         per = params.per_key
