@@ -181,6 +181,9 @@ class OnlineTrainerActor:
         await self.close()
 
     async def close(self) -> None:
+        closer = getattr(self.appender, "close", None)  # an appender with its own log (Kafka) closes it
+        if closer is not None:
+            await closer()
         if self._consumer is not None:
             consumer, self._consumer = self._consumer, None
             await consumer.close()

@@ -3,7 +3,8 @@
 - the trainer actor (``reel-trainer``) runs on the shared platform, learns from interactions posted
   through the API and announces a snapshot that contains them with a ``ModelVersionPublished`` of
   model ``online`` in the log (the test reads the log, it does not time anything);
-- the trainer actor on its own: start -> publish by event -> stop (the loop ends, the log closes);
+- the trainer actor on its own, over a file log and Kafka: start -> publish by event -> stop (the
+  loop ends, nothing more is announced) -> a restarted trainer relearns everything from the log;
 - ``REEL_MODERATION_CONFIG`` (the fixture's file: one replica at most, 25 s timeout) reaches the
   moderation deployment's autoscaling and the pipeline's moderation port and coordinator.
 """
@@ -12,8 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from events import ModelVersionPublished, ViewEnded, open_log
 
@@ -21,7 +27,8 @@ from .api_client import Api
 
 
 async def _published(log_url: str, model: str = "online") -> list[ModelVersionPublished]:
-    options: dict[str, Any] = {"readonly": True, "partitions": None} if log_url.startswith("file://") else {}
+    options: dict[str, Any] = {"readonly": True, "partitions": None} if log_url.startswith("file://") else {
+        "partitions": None}
     log = await open_log(log_url, **options)
     found: list[ModelVersionPublished] = []
     try:
@@ -85,33 +92,80 @@ def test_the_platform_runs_the_trainer_and_it_publishes_by_event(api_platform: A
     assert status["announced"] >= 1 and status["error"] == "" and status["interactions"] >= 8
 
 
-def test_trainer_actor_starts_publishes_and_stops(tmp_path: Path, ray_session: Any) -> None:
-    from actors.trainer import start_online_trainer
-    from ml.online import OnlineConfig
-    from pipeline.logwriter import RemoteAppender, start_log_writer
+@dataclass
+class TrainerLog:
+    url: str
+    appender: Any  # what the trainer announces through
+    options: dict[str, Any]  # how the trainer opens the log
+    append: Callable[[list[Any]], None]  # how the test appends
 
-    url = (tmp_path / "log").resolve().as_uri()
-    writer = start_log_writer(url, partitions=2)
-    try:
+
+@pytest.fixture(params=["file", "kafka"])
+def trainer_log(request: pytest.FixtureRequest, tmp_path: Path, ray_session: Any) -> Iterator[TrainerLog]:
+    """The trainer's log per backend: a file log has one writer (a ``LogWriter`` actor; the trainer
+    reads it read-only and announces through the writer), Kafka none (every process appends)."""
+    if request.param == "file":
+        from pipeline.logwriter import RemoteAppender, start_log_writer
+
+        url = (tmp_path / "log").resolve().as_uri()
+        writer = start_log_writer(url, partitions=2)
         ray_session.get(writer.ready.remote())
-        trainer = start_online_trainer(url, config=OnlineConfig(publish_every_us=200_000),
-                                       log_options={"readonly": True, "partitions": None},
-                                       appender=RemoteAppender(writer), models_dir=str(tmp_path / "models"))
-        assert ray_session.get(trainer.status.remote())["running"]
-        views = [ViewEnded(event_id=f"e{i}", ts=1_000 + i, user_id=f"u{i % 3}", video_id=f"v{i % 5}",
-                           watch_ms=5000 if i % 2 else 100, duration_ms=5000) for i in range(30)]
-        ray_session.get(writer.append.remote(views))
-        event, art = _snapshot_with(url, "u:u2", wait_s=60)
-        assert event.metrics["interactions"] == 30 and art["interactions"] == 30
-        ray_session.get(trainer.stop.remote(), timeout=60)
-        status = ray_session.get(trainer.status.remote())
-        assert not status["running"] and status["records"] >= 30
-        # nothing new learned: a stopped (or idle) trainer announces nothing more
-        assert len(asyncio.run(_published(url))) == status["announced"]
-        ray_session.kill(trainer)
-    finally:
+        yield TrainerLog(url, RemoteAppender(writer), {"readonly": True, "partitions": None},
+                         lambda events: ray_session.get(writer.append.remote(events)))
         ray_session.get(writer.close.remote())
         ray_session.kill(writer)
+    else:
+        from pipeline.logwriter import LazyLogAppender
+
+        url = f"kafka://{request.getfixturevalue('kafka_bootstrap')}/trainer{uuid.uuid4().hex[:10]}"
+        yield TrainerLog(url, LazyLogAppender(url, partitions=2), {"partitions": 2},
+                         lambda events: asyncio.run(_append(url, events)))
+
+
+async def _append(url: str, events: list[Any]) -> None:
+    log = await open_log(url, partitions=2)
+    try:
+        await log.append(events)
+    finally:
+        await log.close()
+
+
+def test_trainer_actor_starts_publishes_stops_and_replays(trainer_log: TrainerLog, tmp_path: Path,
+                                                          ray_session: Any) -> None:
+    from actors.trainer import start_online_trainer
+    from ml.online import OnlineConfig
+
+    url = trainer_log.url
+
+    def started() -> Any:
+        return start_online_trainer(url, config=OnlineConfig(publish_every_us=200_000),
+                                    log_options=trainer_log.options, appender=trainer_log.appender,
+                                    models_dir=str(tmp_path / "models"))
+
+    trainer = started()
+    assert ray_session.get(trainer.status.remote())["running"]
+    views = [ViewEnded(event_id=f"e{i}", ts=1_000 + i, user_id=f"u{i % 3}", video_id=f"v{i % 5}",
+                       watch_ms=5000 if i % 2 else 100, duration_ms=5000) for i in range(30)]
+    trainer_log.append(views)
+    event, art = _snapshot_with(url, "u:u2", wait_s=60)
+    assert event.metrics["interactions"] == 30 and art["interactions"] == 30
+    ray_session.get(trainer.stop.remote(), timeout=60)
+    status = ray_session.get(trainer.status.remote())
+    assert not status["running"] and status["records"] >= 30
+    # nothing new learned: a stopped (or idle) trainer announces nothing more
+    assert len(asyncio.run(_published(url))) == status["announced"]
+    ray_session.kill(trainer)
+
+    # a restarted trainer rebuilds its parameters from the log (its group replays from the beginning)
+    again = started()
+    try:
+        deadline = time.monotonic() + 60
+        while ray_session.get(again.status.remote())["interactions"] < 30 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert ray_session.get(again.status.remote())["interactions"] == 30
+    finally:
+        ray_session.get(again.stop.remote(), timeout=60)
+        ray_session.kill(again)
 
 
 def test_moderation_settings_reach_the_deployment_and_the_pipeline(api_platform: Any, ray_session: Any) -> None:
