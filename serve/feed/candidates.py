@@ -62,20 +62,31 @@ class Pool:
     def full(self) -> bool:
         return len(self.items) >= self.limit
 
-    def offer(self, source: str, labels: Iterable[int], scores: Iterable[float]) -> int:
-        added = 0
-        cat, viewer, seen = self.cat, self.viewer, self._labels
-        for label, score in zip(labels, scores, strict=False):
-            if len(self.items) >= self.limit:
-                break
-            if label in seen or label < 0:
-                continue
-            seen.add(label)
-            if viewer.admits(cat, label):
-                self.items.append(Candidate(label, cat.video_ids[label], source, float(score)))
-                added += 1
-        self.offered[source] = self.offered.get(source, 0) + added
-        return added
+    def offer(self, source: str, labels: Iterable[int] | npt.NDArray[np.int64],
+              scores: Iterable[float] | npt.NDArray[np.floating]) -> int:
+        """Admit the labels not offered before (any source) that pass the viewer's filter, in order,
+        up to the pool's limit; returns how many were added."""
+        room = self.limit - len(self.items)
+        if room <= 0:
+            return 0
+        labs = labels.tolist() if isinstance(labels, np.ndarray) else list(labels)
+        scs = scores.tolist() if isinstance(scores, np.ndarray) else list(scores)
+        seen = self._labels
+        new: list[int] = []
+        for i, label in enumerate(labs[: len(scs)]):
+            if label >= 0 and label not in seen:
+                seen.add(label)
+                new.append(i)
+        if not new:
+            return 0
+        arr = np.array([labs[i] for i in new], dtype=np.int64)
+        ok = np.flatnonzero(self.viewer.admit_mask(self.cat, arr))[:room].tolist()
+        ids, items = self.cat.video_ids, self.items
+        for j in ok:
+            label = labs[new[j]]
+            items.append(Candidate(label, ids[label], source, float(scs[new[j]])))
+        self.offered[source] = self.offered.get(source, 0) + len(ok)
+        return len(ok)
 
     def offer_ids(self, source: str, items: Sequence[tuple[str, float]]) -> int:
         label_of = self.cat.label_of

@@ -1,7 +1,9 @@
 """Which candidates a viewer may be shown: published, not removed, age-appropriate, unseen, not unwanted.
 
 Pure set and array lookups over the catalogue (O(1) per candidate), so every source's output passes
-through ``Viewer.admits`` before it costs anything downstream. Demoted videos pass (ranking multiplies
+through the filter before it costs anything downstream: ``Viewer.admit_mask`` tests a batch of labels
+with array operations (flags, age gate, unwanted creators and sounds), then the seen test on the
+survivors; ``Viewer.admits`` is the same test for one label. Demoted videos pass (ranking multiplies
 their score by ``demote_factor``); the seen test is the shard's exact ring plus Bloom filter, and the
 ids this replica served recently (impressions the shard may not have applied yet).
 """
@@ -9,9 +11,13 @@ ids this replica served recently (impressions the shard may not have applied yet
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from actors.view import UserView, might_have_seen
+import numpy as np
+import numpy.typing as npt
+
+from actors.seen import bloom_contains
+from actors.view import UserView
 from events.ids import now_us as _now_us
 from projections.common import is_adult
 
@@ -30,6 +36,22 @@ class Viewer:
     neg_sounds: frozenset[int]
     seen_recent: frozenset[str]
     view: UserView | None = None  # None: no shard state (fallback pages)
+    # derived: every id known seen exactly (the shard's ring + served here), the unwanted ids as arrays
+    seen_exact: frozenset[str] = field(init=False)
+    _neg_c: npt.NDArray[np.int32] = field(init=False)
+    _neg_s: npt.NDArray[np.int32] = field(init=False)
+
+    def __post_init__(self) -> None:
+        ring = self.view.seen if self.view is not None else ()
+        self.seen_exact = self.seen_recent.union(ring) if ring else self.seen_recent
+        self._neg_c = np.fromiter(self.neg_creators, dtype=np.int32, count=len(self.neg_creators))
+        self._neg_s = np.fromiter(self.neg_sounds, dtype=np.int32, count=len(self.neg_sounds))
+
+    def _seen(self, video_id: str) -> bool:
+        if video_id in self.seen_exact:
+            return True
+        v = self.view
+        return v is not None and bool(v.bloom) and bloom_contains(v.bloom, video_id, v.bloom_hashes)
 
     def admits(self, cat: Catalogue, label: int) -> bool:
         flags = int(cat.flags[label])
@@ -39,10 +61,23 @@ class Viewer:
             return False
         if self.neg_sounds and int(cat.sound[label]) in self.neg_sounds:
             return False
-        vid = cat.video_ids[label]
-        if vid in self.seen_recent:
-            return False
-        return self.view is None or not might_have_seen(self.view, vid)
+        return not self._seen(cat.video_ids[label])
+
+    def admit_mask(self, cat: Catalogue, labels: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """``admits`` for every label at once."""
+        flags = cat.flags[labels]
+        ok = (flags & VISIBLE) != 0
+        if not self.adult:
+            ok &= (flags & MATURE) == 0
+        if len(self._neg_c):
+            ok &= ~np.isin(cat.creator[labels], self._neg_c)
+        if len(self._neg_s):
+            ok &= ~np.isin(cat.sound[labels], self._neg_s)
+        ids, seen = cat.video_ids, self._seen
+        for i in np.flatnonzero(ok).tolist():
+            if seen(ids[labels[i]]):
+                ok[i] = False
+        return ok
 
 
 def viewer_of(cat: Catalogue, user_id: str, view: UserView | None, *, birth_year: int | None,
