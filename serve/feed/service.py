@@ -102,7 +102,8 @@ class FeedService:
                 work.close()
             raise
         try:
-            result = await asyncio.wait_for(work, budget_ms / 1000.0)
+            async with asyncio.timeout(budget_ms / 1000.0):  # no extra task per stage (wait_for makes one)
+                result = await work
         except TimeoutError as exc:
             breaker.failure()
             raise StageTimeoutError(stage=name, budget_ms=budget_ms) from exc
@@ -172,11 +173,11 @@ class FeedService:
             reason = f"ranking unavailable ({exc.detail}): retrieval order"
             scores = np.fromiter((c.retrieval for c in cands), dtype=np.float64, count=len(cands))
         clock.lap("ranking")
-        flags = self.catalogue.flags
-        for i, c in enumerate(cands):
-            if flags[c.label] & DEMOTED:
-                s = scores[i]
-                scores[i] = s * cfg.demote_factor if s > 0 else s / cfg.demote_factor
+        labels = np.fromiter((c.label for c in cands), dtype=np.int64, count=len(cands))
+        demoted = (self.catalogue.flags[labels] & DEMOTED) != 0
+        if demoted.any():
+            f = cfg.demote_factor
+            scores = np.where(demoted, np.where(scores > 0, scores * f, scores / f), scores)
         order = np.argsort(-scores, kind="stable")
         # the re-rank only ever looks at the best few and at the fresh pool: build items for those
         keep = order[: 8 * count].tolist()
