@@ -2,28 +2,41 @@
 
 Pure (the random source is passed in). Steps:
 
-1. Exploration: ``round(count * share)`` slots, spread evenly over the page, go to new videos (from
-   the fresh pool, fewer than ``new_video_views`` views: ``Item.new``) chosen by Thompson sampling:
-   each candidate draws a completion rate from its Beta posterior
-   ``Beta(a + completes, b + views - completes)`` and the best draws win: a new video that
-   completes well is shown more, one that does not fades, and unseen videos get their chance.
+1. Exploration: ``count * share`` slots (rounded at random to a whole number with the right mean, so a
+   10 % share means something on a page of 4), spread evenly over the page, go to new videos chosen by
+   Thompson sampling: each candidate draws a completion rate from its Beta posterior
+   ``Beta(a + completes, b + views - completes)`` and the best draws win: a new video that completes
+   well is shown more, one that does not fades, and unseen videos get their chance (``thompson``).
+   *New* (``explore_pool``) is ``Item.new`` (the service's test: recently published, i.e. among the
+   newest ``new_video_share`` of the catalogue (``recent_cutoff``), and under an absolute cap on views) and at most
+   ``new_ratio`` x the median views of the request's candidates: new relative to the catalogue, not
+   every video of a small catalogue. *Relevance-aware*: once the user has personal signal (a candidate
+   came from a personal source: ``ann``, ``following``, ``affinity``), the draw is among the
+   ``focus`` share of new candidates that rank best for this user (at least ``2 x`` the slots), i.e.
+   new videos near the user's current interests; before that (a brand-new user) among all of them.
 2. Every other slot takes the best remaining candidate by its score scaled into [0.5, 1] x ``decay``
    ** (earlier picks of its creator + a quarter of the earlier picks of its most-repeated hashtag):
    diversity without a hard cap, so a user deep in one topic still gets mostly that topic.
-3. Never the same creator or sound as the previous video; only when no candidate of the shortlist
-   (the best ``8 x count``, plus the exploration picks) satisfies that is the rule relaxed.
+3. Never the same creator or sound as the previous video; an exploration pick that would repeat its
+   neighbour moves to the next position that fits; only when no candidate of the shortlist (the best
+   ``8 x count``, plus the exploration picks) satisfies the rule is it relaxed.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
-__all__ = ["Item", "exploration_slots", "rerank", "thompson"]
+__all__ = ["PERSONAL_SOURCES", "Item", "exploration_slots", "explore_pool", "recent_cutoff", "rerank", "thompson"]
+
+#: candidate sources that exist only when the user has personal signal (a vector, follows, affinities)
+PERSONAL_SOURCES = frozenset({"ann", "following", "affinity"})
 
 
 @dataclass(slots=True)
@@ -41,10 +54,41 @@ class Item:
     explore: bool = False  # chosen for an exploration slot
 
 
-def exploration_slots(count: int, share: float) -> list[int]:
-    """Page positions reserved for exploration: ``round(count * share)`` of them, spread evenly."""
-    n = min(count, int(count * max(0.0, share) + 0.5))
+def exploration_slots(count: int, share: float, rng: random.Random | None = None) -> list[int]:
+    """Page positions reserved for exploration, spread evenly: ``count * share`` of them, rounded to
+    the nearest whole number, or with ``rng`` rounded at random (up with the fractional part's
+    probability), so the expected number of slots is exactly ``count * share`` on any page size."""
+    want = count * max(0.0, share)
+    if rng is None:
+        n = int(want + 0.5)
+    else:
+        n = int(want + 1e-9)
+        n += rng.random() < want - n - 1e-9
+    n = min(count, n)
     return [min(count - 1, int((i + 0.5) * count / n)) for i in range(n)] if n else []
+
+
+def recent_cutoff(fresh: Sequence[int], published_us: npt.NDArray[np.int64], catalogue_size: int,
+                  share: float) -> int:
+    """Publication time (µs) of the oldest video that is still *recent*: the newest ``share`` of a
+    catalogue of ``catalogue_size`` videos, looked up in ``fresh`` (labels, oldest first, newest last;
+    the catalogue's fresh pool). 0 (everything recent) when the catalogue is empty."""
+    k = min(len(fresh), max(1, math.ceil(share * catalogue_size)))
+    return int(published_us[fresh[-k]]) if k > 0 else 0
+
+
+def explore_pool(items: Sequence[Item], n: int, *, focus: float = 1.0, new_ratio: float | None = None) -> list[Item]:
+    """The candidates of ``n`` exploration slots: new videos, near the user's interests once there is
+    signal (see the module docstring). ``focus`` 1 and ``new_ratio`` None: every ``Item.new``."""
+    pool = [it for it in items if it.new]
+    if new_ratio is not None and pool:
+        views = sorted(it.views for it in items)
+        limit = new_ratio * float(views[len(views) // 2])
+        pool = [it for it in pool if it.views <= limit]
+    if focus < 1.0 and len(pool) > 2 * n and any(it.source in PERSONAL_SOURCES for it in items):
+        keep = max(2 * n, math.ceil(focus * len(pool)))
+        pool = sorted(pool, key=lambda it: -it.score)[:keep]
+    return pool
 
 
 def thompson(pool: Sequence[Item], n: int, prior: tuple[float, float], rng: random.Random) -> list[Item]:
@@ -68,15 +112,15 @@ def _conflicts(item: Item, prev: Item | None) -> bool:
 
 
 def rerank(items: Sequence[Item], count: int, *, explore_share: float,
-           prior: tuple[float, float] = (3.0, 7.0), decay: float = 0.8,
-           rng: random.Random | None = None) -> list[Item]:
+           prior: tuple[float, float] = (3.0, 7.0), decay: float = 0.8, focus: float = 1.0,
+           new_ratio: float | None = None, rng: random.Random | None = None) -> list[Item]:
     """The page (at most ``count`` items) built from ``items`` (see the module docstring)."""
     rng = rng or random.Random()
     if not items or count <= 0:
         return []
-    slots = set(exploration_slots(count, explore_share))
-    explore_pool = [it for it in items if it.new]
-    chosen = thompson(explore_pool, len(slots), prior, rng) if slots and explore_pool else []
+    slots = set(exploration_slots(count, explore_share, rng))
+    pool = explore_pool(items, len(slots), focus=focus, new_ratio=new_ratio) if slots else []
+    chosen = thompson(pool, len(slots), prior, rng) if pool else []
     explore_ids = {it.label for it in chosen}
     explore_q = list(chosen)  # best draw first
     lo = min(it.score for it in items)
@@ -89,13 +133,16 @@ def rerank(items: Sequence[Item], count: int, *, explore_share: float,
     creators: Counter[int] = Counter()
     tags: Counter[int] = Counter()
     prev: Item | None = None
+    owed = 0  # exploration slots reached but not yet filled (the pick would have repeated its neighbour)
     for pos in range(min(count, len(items))):
         pick: Item | None = None
-        if pos in slots and explore_q:
+        owed += pos in slots
+        if owed and explore_q:
             pick = next((it for it in explore_q if not _conflicts(it, prev)), None)
             if pick is not None:
                 explore_q.remove(pick)
                 pick.explore = True
+                owed -= 1
         if pick is None:
             pick = _best(rest, prev, creators, tags, lo, span, decay)
             if (pick is None or _conflicts(pick, prev)) and explore_q:

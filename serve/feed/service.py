@@ -43,7 +43,7 @@ from .features import build_rows
 from .filters import Viewer, viewer_of
 from .page import FeedItem, FeedPage
 from .ports import Features, ImpressionSink, Ranker, Retriever, Trending, UserStates
-from .rerank import Item, rerank
+from .rerank import Item, recent_cutoff, rerank
 from .scoring import blend
 
 __all__ = ["FeedService"]
@@ -186,7 +186,7 @@ class FeedService:
         items = self._items([cands[i] for i in keep], scores[keep], stats)
         share = self._explore_share(view, ctx) if reason is None else 0.0
         page = rerank(items, count, explore_share=share, prior=cfg.explore_prior, decay=cfg.diversity_decay,
-                      rng=self.rng)
+                      focus=cfg.explore_focus, new_ratio=cfg.new_video_ratio, rng=self.rng)
         clock.lap("rerank")
         shown = {it.label for it in page}
         leftovers = [cands[i].video_id for i in order[: 50 + count].tolist()
@@ -261,12 +261,13 @@ class FeedService:
                stats: dict[str, tuple[int, int]]) -> list[Item]:
         cat = self.catalogue
         new_views = self.config.new_video_views
+        recent = recent_cutoff(cat.fresh, cat.published_us, len(cat), self.config.new_video_share)
         out = []
         for c, s in zip(cands, scores.tolist(), strict=True):
             completes, views = stats.get(c.video_id, (0, 0))
             out.append(Item(label=c.label, video_id=c.video_id, creator=int(cat.creator[c.label]),
                             sound=int(cat.sound[c.label]), hashtags=cat.hashtags[c.label], score=float(s),
-                            source=c.source, new=c.source == "fresh" and views < new_views,
+                            source=c.source, new=views < new_views and int(cat.published_us[c.label]) >= recent,
                             completes=completes, views=views))
         return out
 

@@ -87,7 +87,8 @@ def topics(w: World, items: Sequence[Any]) -> Counter[str]:
 
 async def test_cold_start_is_regional_and_diverse_then_personalised_within_8_interactions() -> None:
     w = _trending_world()
-    svc = w.service()
+    # every video of this world was published within the same second: all of them count as recent
+    svc = w.service(config=FeedConfig(await_impressions=True, new_video_share=1.0))
     w.register("new", region="GB")
     first = await svc.get_page("new", 10)
     assert first.personalized and len(first.items) == 10
