@@ -149,14 +149,20 @@ class OnlineTrainerActor:
 
     async def _run(self) -> None:
         while not self._stop.is_set():
+            pause = 0.0
             try:
-                await self.step(timeout_s=self.poll_timeout_s)
+                # one look at the log; when nothing came, rest ``poll_timeout_s`` instead of following
+                # the log closely (a read-only file log is re-scanned on every follow interval)
+                if (await self.step(timeout_s=0.0))["records"] == 0:
+                    pause = self.poll_timeout_s
                 self.error = ""
             except Exception as exc:  # keep training; the next poll retries from the last commit
                 self.error = f"{type(exc).__name__}: {exc}"[:500]
                 log.error("online trainer step failed", error=self.error)
+                pause = 1.0
+            if pause:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), 1.0)
+                    await asyncio.wait_for(self._stop.wait(), pause)
 
     def status(self) -> dict[str, Any]:
         """What an operator (or ``reel up``) wants to know: running, version, counts, last artifact."""
