@@ -7,8 +7,9 @@
 3. The feed under load: open loop at ``--rate`` requests/s (latency counted from each request's
    scheduled time, so queueing shows) or closed loop with ``--concurrency`` workers, for ``--seconds``.
    ``--via inprocess`` calls ``FeedService.get_page`` directly; ``--via serve`` drives a Serve app
-   over HTTP whose replica hosts the same ``FeedService`` and ranks through the ``serve.ranking``
-   deployment (two Serve hops, like the platform's ingress).
+   over HTTP whose replica hosts the same ``FeedService`` and ranks where the platform would
+   (``--ranking auto``: ``REEL_RANKING_MODE``'s rule, in the replica unless the cluster has GPUs; or
+   forced to the ``serve.ranking`` deployment, a second Serve hop, or into the replica).
 4. Freshness: a probe interacts (a like) as a user and times, from that interaction being accepted
    (the POST returning), until a feed response reflects it (``user_state_version``).
 """
@@ -42,7 +43,7 @@ class FeedBenchConfig:
     seconds: float = 20.0
     count: int = 10
     via: str = "inprocess"
-    ranking: str = "deployment"  # --via serve: "deployment" (a Serve hop) or "inprocess" (in the replica)
+    ranking: str = "auto"  # --via serve: "deployment" (a Serve hop), "inprocess" (in the replica), "auto"
     cache_dir: str | None = None
     baseline_seconds: float = 5.0
     probe_every_s: float = 0.25
@@ -193,14 +194,16 @@ def run_feed_bench(cfg: FeedBenchConfig, phase: Progress) -> dict[str, Any]:
     ray.init(num_cpus=os.cpu_count() or 2, include_dashboard=False, logging_level=logging.WARNING,
              log_to_driver=False)
     port = free_port()
+    ranking = "inprocess"
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": port})
         baseline = _baseline(port, cfg)
         phase(f"feed load ({cfg.via})", None)
         if cfg.via == "serve":
-            from .feed_serve import run_serve_load
+            from .feed_serve import resolve_ranking, run_serve_load
 
-            res = run_serve_load(cfg, port, str(cache) if cache is not None else None)
+            ranking = resolve_ranking(cfg.ranking)
+            res = run_serve_load(cfg, port, str(cache) if cache is not None else None, ranking)
         else:
             assert world is not None
             res = _inprocess(world, cfg)
@@ -224,7 +227,7 @@ def run_feed_bench(cfg: FeedBenchConfig, phase: Progress) -> dict[str, Any]:
         "rate": cfg.rate,
         "concurrency": cfg.concurrency,
         "via": cfg.via,
-        "ranking": cfg.ranking if cfg.via == "serve" else "inprocess",
+        "ranking": ranking if cfg.via == "serve" else "inprocess",
         "catalog": cfg.world.catalog,
         "users": cfg.world.users,
         "catalogue_build_s": round(build_s, 1),

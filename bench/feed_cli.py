@@ -21,10 +21,12 @@ __all__ = ["feed_command"]
 @click.option("--count", type=click.IntRange(min=1, max=50), default=10, show_default=True,
               help="Videos per page.")
 @click.option("--via", type=click.Choice(["serve", "inprocess"]), default="serve", show_default=True,
-              help="serve: HTTP through Ray Serve, ranking as its own deployment; "
+              help="serve: HTTP through Ray Serve (ranking per --ranking); "
                    "inprocess: FeedService called directly.")
-@click.option("--ranking", type=click.Choice(["deployment", "inprocess"]), default="deployment",
-              show_default=True, help="--via serve: rank in the serve.ranking deployment or in the replica.")
+@click.option("--ranking", type=click.Choice(["auto", "deployment", "inprocess"]), default="auto",
+              show_default=True,
+              help="--via serve: rank in the serve.ranking deployment or in the replica; auto: what the "
+                   "platform does (REEL_RANKING_MODE's default: a deployment only when the cluster has GPUs).")
 @click.option("--cache-dir", default="~/.cache/reelstack/bench-feed", show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")

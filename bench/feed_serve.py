@@ -1,4 +1,4 @@
-"""`reel bench feed --via serve`: the feed behind Ray Serve over HTTP, ranking through its own deployment.
+"""`reel bench feed --via serve`: the feed behind Ray Serve over HTTP, ranking where the platform ranks.
 
 The bench app's replica rebuilds the benchmark world (the cached catalogue, warmed-up users) and
 serves ``GET /bench-feed/feed?user=`` (a page: ``FeedService`` in-process, ranking through the
@@ -17,7 +17,7 @@ from typing import Any
 
 from ray import serve
 
-__all__ = ["FeedBenchApp", "run_serve_load"]
+__all__ = ["FeedBenchApp", "resolve_ranking", "run_serve_load"]
 
 
 @serve.deployment(name="feed-bench", max_ongoing_requests=256, ray_actor_options={"num_cpus": 0})
@@ -57,14 +57,26 @@ class FeedBenchApp:
                 "personalized": page.personalized}
 
 
-def run_serve_load(cfg: Any, port: int, cache_dir: str | None) -> dict[str, Any]:
+def resolve_ranking(mode: str) -> str:
+    """Where the feed ranks for ``--ranking mode``: the platform's rule for ``auto`` (``REEL_RANKING_MODE``:
+    in the ingress replica unless the Ray cluster has GPUs). Call with Ray initialised."""
+    import ray
+
+    from reelstack.settings import Settings
+    from serve.feed.wiring import ranking_in_process
+
+    gpus = float(ray.cluster_resources().get("GPU", 0.0))  # type: ignore[no-untyped-call]
+    return "inprocess" if ranking_in_process(Settings(ranking_mode=mode), gpus) else "deployment"
+
+
+def run_serve_load(cfg: Any, port: int, cache_dir: str | None, ranking_mode: str) -> dict[str, Any]:
     import aiohttp
 
     from serve.ranking import ranking_app
 
     from .feed import _drive
 
-    ranking = ranking_app(num_cpus=0.0, min_replicas=1, max_replicas=1) if cfg.ranking == "deployment" else None
+    ranking = ranking_app(num_cpus=0.0, min_replicas=1, max_replicas=1) if ranking_mode == "deployment" else None
     app = FeedBenchApp.bind(cfg.world, cache_dir, ranking, cfg.count)  # type: ignore[attr-defined]
     serve.run(app, name="feed-bench", route_prefix="/bench-feed")
     url = f"http://127.0.0.1:{port}/bench-feed"

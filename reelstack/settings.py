@@ -57,8 +57,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     shards: int = 2  # user shard actors (at most log_partitions)
     ingress_replicas_max: int = 2
     # feed ranking: "deployment" (its own Serve deployment, one hop), "inprocess" (in the ingress, no
-    # hop: the fastest on CPU-only machines) or "auto" (a deployment when the cluster has GPUs)
-    ranking_mode: str = "deployment"
+    # hop: the fastest on CPU-only machines) or "auto" (a deployment when the cluster has GPUs, else inprocess)
+    ranking_mode: str = "auto"
     # online trainer (actors.trainer): learns from interactions as they arrive, publishes snapshots
     trainer_enabled: bool = True  # REEL_TRAINER_ENABLED=false: `reel up` starts no trainer
     trainer_publish_every_s: float = 5.0  # at most one snapshot (artifact + ModelVersionPublished) per this

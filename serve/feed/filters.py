@@ -66,7 +66,7 @@ class Viewer:
     def admit_mask(self, cat: Catalogue, labels: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         """``admits`` for every label at once."""
         flags = cat.flags[labels]
-        ok = (flags & VISIBLE) != 0
+        ok: npt.NDArray[np.bool_] = (flags & VISIBLE) != 0
         if not self.adult:
             ok &= (flags & MATURE) == 0
         if len(self._neg_c):

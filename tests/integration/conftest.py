@@ -47,6 +47,7 @@ def api_platform(ray_session: Any, tmp_path_factory: pytest.TempPathFactory) -> 
         {}, data_dir=str(root), log_partitions=4, shards=2, rate_ip_per_s=1000.0, rate_ip_burst=2000,
         rate_user_per_s=40.0, rate_user_burst=60, max_body_bytes=64 * 1024, upload_max_bytes=8 * 1024 * 1024,
         ingress_replicas_max=1, moderation_config=str(moderation_file), trainer_publish_every_s=1.0,
+        ranking_mode="deployment",  # test_api_ranking_down kills the ranking deployment's replicas
     )
     platform = start_platform(settings, namespace="reelstack-tests", host="127.0.0.1", port=free_port(),
                               moderation="serve")
