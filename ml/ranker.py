@@ -210,7 +210,9 @@ def train_ranker(
     model = MultiTaskRanker(x.shape[1], cfg)
     tr = ~is_val
     model.mean.copy_(torch.as_tensor(x[tr].mean(0), dtype=torch.float32))
-    model.std.copy_(torch.as_tensor(x[tr].std(0) + 1e-6, dtype=torch.float32))
+    std = x[tr].std(0)
+    std = np.where(std < 1e-6, 1.0, std + 1e-6)  # a column constant in training stays as it is (scale 1)
+    model.std.copy_(torch.as_tensor(std, dtype=torch.float32))
     model.to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     tx = torch.as_tensor(x, dtype=torch.float32, device=device)

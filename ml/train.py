@@ -2,25 +2,31 @@
 
 ``retrieval``: the platform state folded over the whole log (two-tower trained from every positive;
 video vectors of every published video) -> the tower's weights, the video ids and their vectors.
-``ranker``: the multi-task ranker trained like the evaluation trains it — state folded up to 80 % of
-the log's time, outcomes after it as labels — with per-head calibration error as metrics.
+``ranker``: the served multi-task ranker, trained on the feed's own rows (``serve.feed.features``'s
+``FEATURES``, built point-in-time by ``ml.dataset`` through the ray[data] pipeline): a seed-bagged
+ensemble on the first 80 % of the exposures by time, distilled into one network (``ml.distill``),
+calibrated on the last 20 %; metrics are the student's per-head ECE and teacher / student AUC there.
+The artifact names ``FEATURES``, so the ranking deployment and the in-process feed load it by event.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from events import Event, open_log
 
 from . import device
-from .evaluate import EvalConfig, fit_ranker
-from .recommend import FEATURES, PlatformState, RecConfig, text_encoder
+from .evaluate import EvalConfig
+from .ranker import RankerConfig
+from .recommend import PlatformState, RecConfig, text_encoder
 from .registry import publish, save_artifact
 
-__all__ = ["read_all", "train_model"]
+__all__ = ["fit_served_ranker", "read_all", "train_model"]
 
 
 async def read_all(log_url: str) -> list[Event]:
@@ -48,9 +54,11 @@ def train_model(
     models_dir: str | Path,
     *,
     text: str = "minilm",
+    members: int | None = None,
     progress: Callable[[str], None] = lambda s: None,
 ) -> dict[str, Any]:
-    """Train ``retrieval`` or ``ranker`` from the log at ``log_url``; returns the published version."""
+    """Train ``retrieval`` or ``ranker`` from the log at ``log_url``; returns the published version.
+    ``members``: rankers in the ensemble the served ranker is distilled from (default: as ``reel eval``)."""
     events = asyncio.run(read_all(log_url))
     if not events:
         raise ValueError(f"the log at {log_url} is empty; import data first (`reel import`)")
@@ -72,13 +80,17 @@ def train_model(
         }
         metrics = {"videos": float(len(st.videos)), "users": float(len(st.user_pos))}
     elif kind == "ranker":
-        progress(f"ranker: {len(events):,} events")
-        model, calib = fit_ranker(events, end, cfg, progress, enc)
+        from serve.feed.features import FEATURES
+
+        progress(f"ranker: {len(events):,} events -> point-in-time feed rows (ray[data])")
+        model, calib = fit_served_ranker(events, cfg.ranker, members=members or cfg.ranker_members, device=cfg.device,
+                                         progress=progress)
         payload = {
             "kind": "mmoe_ranker",
             "state_dict": model.state_dict(),
             "features": FEATURES,
             "n_features": model.n_features,
+            "config": model.cfg,
             "blend": cfg.rec.blend.weights,
         }
         metrics = {k: float(v) for k, v in calib.items()}
@@ -87,3 +99,43 @@ def train_model(
     version, uri = save_artifact(models_dir, kind, payload)
     asyncio.run(publish(log_url, kind, version, uri, metrics))
     return {"model": kind, "version": version, "uri": uri, "metrics": metrics}
+
+
+def fit_served_ranker(
+    events: list[Event],
+    cfg: RankerConfig | None = None,
+    *,
+    members: int = 5,
+    val_fraction: float = 0.2,
+    device: str = "cpu",
+    progress: Callable[[str], None] = lambda s: None,
+) -> tuple[Any, dict[str, float]]:
+    """The distilled ranker over ``serve.feed.features.FEATURES`` rows of ``events`` and its validation
+    figures (the last ``val_fraction`` of the exposures by time are held out for calibration)."""
+    import numpy as np
+
+    from .dataset import ray_dataset, to_arrays
+    from .distill import assess, distill_ranker
+    from .ranker import train_ranker_ensemble
+
+    cfg = cfg or RankerConfig()
+    a = to_arrays(ray_dataset(events).take_all())
+    n = len(a["ts"])
+    if n < 50 or a["y"].max(initial=0.0) == 0.0:
+        raise ValueError(f"the log has {n} exposures and no engagement to learn from; "
+                         "let users watch videos (or `reel import` data) before `reel train ranker`")
+    cut = np.quantile(a["ts"], 1.0 - val_fraction)
+    is_val = a["ts"] >= cut
+    # a young platform has few rows: smaller batches and more epochs so the ranker gets ~300+ steps
+    batch = min(cfg.batch, max(128, n // 20))
+    cfg = replace(cfg, batch=batch, epochs=max(cfg.epochs, min(40, math.ceil(300 * batch / n))))
+    args = (a["x"], a["y"], a["mask"], a["watch"], a["wmask"])
+    progress(f"ranker: {n:,} rows ({int(a['y'][:, 1].sum()):,} likes), {members} members")
+    ensemble, _ = train_ranker_ensemble(*args, members=members, cfg=cfg, device=device, is_val=is_val)
+    progress("ranker: distilling the ensemble into one network")
+    model, report = distill_ranker(ensemble, *args, is_val=is_val, cfg=cfg, device=device)
+    xv, yv, mv = a["x"][is_val], a["y"][is_val], a["mask"][is_val]
+    report.update(assess(ensemble.predict, xv, yv, mv, "teacher_"))
+    report.update(assess(model.predict, xv, yv, mv, "student_"))
+    report["rows"] = float(n)
+    return model, report

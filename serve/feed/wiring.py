@@ -111,9 +111,8 @@ def build_feed_service(settings: Settings, *, store: ViewStore, router: Any | No
                        appender: Any | None, config: FeedConfig | None = None) -> FeedService:
     """The replica's ``FeedService`` (sync: called from the ingress constructor; the catalogue catches
     up with the log before the first page)."""
+    from serve.models import watched_ranker
     from serve.ranking import ServeRanker
-
-    from .scoring import PriorRanker
 
     cfg = config or feed_config(settings)
     catalogue = Catalogue()
@@ -121,7 +120,7 @@ def build_feed_service(settings: Settings, *, store: ViewStore, router: Any | No
     return FeedService(
         catalogue,
         states=router if router is not None else NoShards(),
-        ranker=ServeRanker(ranking) if ranking is not None else PriorRanker(),
+        ranker=ServeRanker(ranking) if ranking is not None else watched_ranker(settings.log_url, log_options(settings)),
         trending=ViewTrending(reader(store, tr.PROJECTION)),
         features=ViewFeatures(reader(store, fs.PROJECTION)),
         impressions=appender,
