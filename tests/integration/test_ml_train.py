@@ -48,14 +48,14 @@ def test_import_train_publish_and_load(tmp_path: Path) -> None:
 
 def test_ray_data_examples_and_trainer_actor(tmp_path: Path, ray_session: Any) -> None:
     from actors.trainer import OnlineTrainerActor
-    from ml.dataset import EXAMPLE_FEATURES, ray_dataset
+    from ml.dataset import FEATURES, ray_dataset
 
     url = _imported(tmp_path)
     events = asyncio.run(read_all(url))
     ds = ray_dataset(events, negatives=1)
     rows = ds.take_all()
     assert rows and {"y_like", "y_skip", "y_complete", "x"} <= set(rows[0])
-    assert all(len(r["x"]) == len(EXAMPLE_FEATURES) for r in rows)
+    assert all(len(r["x"]) == len(FEATURES) for r in rows)
     assert any(r["y_like"] == 1.0 for r in rows) and any(r["sampled"] for r in rows)
     from ml.online import OnlineConfig
 
