@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +71,35 @@ def test_a_platform_that_never_trained_serves_the_prior(tmp_path: Path) -> None:
     url = (tmp_path / "log").resolve().as_uri()
     asyncio.run(append_events(url, list(world_events(WorldConfig(viewers=5)))))
     asyncio.run(_never_trained(url))
+
+
+def test_the_ranking_deployment_loads_a_published_version(tmp_path: Path, ray_session: Any) -> None:
+    from ray import serve
+
+    from ml.ranker import MultiTaskRanker
+    from ml.registry import publish
+    from serve.ranking import RankingDeployment, ServeRanker
+
+    url = (tmp_path / "log").resolve().as_uri()
+    asyncio.run(append_events(url, list(world_events(WorldConfig(viewers=5)))))
+    model = MultiTaskRanker(len(FEATURES))
+    version, uri = save_artifact(tmp_path / "models", "ranker", {
+        "kind": "mmoe_ranker", "state_dict": model.state_dict(), "features": FEATURES,
+        "n_features": len(FEATURES), "config": model.cfg})
+    serve.start(http_options={"host": "127.0.0.1", "port": 0})
+    app = RankingDeployment.options(num_replicas=1, ray_actor_options={"num_cpus": 0}).bind(
+        url, {"readonly": True, "partitions": None}, watch_interval_s=0.1)
+    handle = serve.run(app, name="ranking-watch-test", route_prefix=None)
+    try:
+        rows = np.random.default_rng(1).standard_normal((20, len(FEATURES))).astype(np.float32)
+        prior = asyncio.run(ServeRanker(handle).score(rows))
+        np.testing.assert_allclose(prior["like"], PriorRanker().predict(rows)["like"], rtol=1e-6)
+        asyncio.run(publish(url, "ranker", version, uri, {}))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and handle.info.remote().result()["ranker"] != "mmoe":
+            time.sleep(0.2)
+        assert handle.info.remote().result()["version"] == version
+        got = asyncio.run(ServeRanker(handle).score(rows))
+        np.testing.assert_allclose(got["like"], model.eval().predict(rows)["like"], rtol=1e-5)
+    finally:
+        serve.delete("ranking-watch-test")
