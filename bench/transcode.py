@@ -1,6 +1,7 @@
 """Transcode benchmark: our PyAV ladder vs the Debian ``ffmpeg`` CLI producing the same ladder, same run.
 
-Both get the same rungs, encoder preset, bitrates, GOP, forced keyframes, segment length and AAC audio.
+Both get the same rungs, encoder preset, bitrates, GOP, forced keyframes, segment length, strict decoding
+and AAC audio (encoded once, muxed into every rung).
 """
 
 from __future__ import annotations
@@ -21,13 +22,25 @@ if TYPE_CHECKING:
     from media.ladder import LadderConfig
     from media.results import ProbeResult
 
-__all__ = ["ffmpeg_ladder_command", "run_transcode_bench", "transcode_command"]
+__all__ = ["ffmpeg_ladder_command", "ffmpeg_ladder_dirs", "run_transcode_bench", "transcode_command"]
+
+
+def _tee_escape(value: str) -> str:
+    """Backslash-escape what libav's tokenisers treat specially (any escaped character is taken literally)."""
+    return "".join("\\" + ch if ch in "\\'|:=[]" else ch for ch in value)
 
 
 def ffmpeg_ladder_command(src: Path, out_dir: Path, pr: ProbeResult, config: LadderConfig) -> list[str]:
-    """The ffmpeg CLI equivalent of ``media.transcode.transcode`` for this source."""
+    """The ffmpeg CLI equivalent of ``media.transcode.transcode`` for this source.
+
+    One decode, ``split`` + ``scale`` per rung, one libx264 encoder per rung with the same options, the audio
+    encoded once (as ours) and written, through the ``tee`` muxer, into one ``hls`` muxer per rung (as ours);
+    the ``hls`` muxer's own ``var_stream_map`` would make the CLI encode the same audio once per rung. The
+    rung directories under ``out_dir`` must exist (``ffmpeg_ladder_dirs``).
+    """
     from media.encoders import encoder_options, pick_encoder
     from media.ladder import gop_frames, plan_ladder
+    from media.probe_worker import STRICT_DECODE
 
     encoder = pick_encoder(config.encoder)
     fps = min(pr.fps, config.max_fps)
@@ -38,22 +51,15 @@ def ffmpeg_ladder_command(src: Path, out_dir: Path, pr: ProbeResult, config: Lad
     scales = ";".join(
         f"[s{i}]scale={r.width}:{r.height}:flags=bicubic,format=yuv420p[v{i}]" for i, r in enumerate(rungs)
     )
-    cmd = [
-        "ffmpeg",
-        "-nostdin",
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-y",
-        "-i",
-        str(src),
-        "-filter_complex",
-        f"{split};{scales}",
-    ]
+    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
+    if config.strict_decode:  # our decoders turn concealed bitstream errors into errors; so does this one
+        for k, v in STRICT_DECODE.items():
+            cmd += [f"-{k}", v]
+    cmd += ["-i", str(src), "-filter_complex", f"{split};{scales}"]
     for i in range(n):
         cmd += ["-map", f"[v{i}]"]
-        if pr.has_audio:
-            cmd += ["-map", "0:a:0"]
+    if pr.has_audio:
+        cmd += ["-map", "0:a:0"]
     cmd += [
         "-c:v",
         encoder,
@@ -67,29 +73,32 @@ def ffmpeg_ladder_command(src: Path, out_dir: Path, pr: ProbeResult, config: Lad
             cmd += [f"-{k}:v:{i}", v]
     if pr.has_audio:
         cmd += ["-c:a", "aac", "-b:a", f"{config.audio_bitrate_kbps}k", "-ac", "2"]
-    names = " ".join(
-        f"v:{i},a:{i},name:{r.name}" if pr.has_audio else f"v:{i},name:{r.name}" for i, r in enumerate(rungs)
-    )
-    cmd += [
-        "-f",
-        "hls",
-        "-hls_time",
-        f"{config.segment_s:g}",
-        "-hls_playlist_type",
-        "vod",
-        "-hls_list_size",
-        "0",
-        "-hls_flags",
-        "independent_segments",
-        "-hls_segment_filename",
-        str(out_dir / "%v" / "seg_%05d.ts"),
-        "-master_pl_name",
-        "master.m3u8",
-        "-var_stream_map",
-        names,
-        str(out_dir / "%v" / "index.m3u8"),
-    ]
+    slaves = []
+    for i, r in enumerate(rungs):
+        rung_dir = out_dir / r.name
+        opts = {
+            "select": f"v:{i},a" if pr.has_audio else f"v:{i}",
+            "f": "hls",
+            "hls_time": f"{config.segment_s:g}",
+            "hls_playlist_type": "vod",
+            "hls_list_size": "0",
+            "hls_flags": "independent_segments",
+            "hls_segment_filename": str(rung_dir / "seg_%05d.ts"),
+            "max_delay": "700000",  # the CLI's -muxdelay does not reach tee's slaves; ours sets the same
+        }
+        # Slaves are split on "|" (one unescaping), then their options on ":" and "=" (a second one).
+        spec = ":".join(f"{k}={_tee_escape(_tee_escape(v))}" for k, v in opts.items())
+        slaves.append(f"[{spec}]{_tee_escape(str(rung_dir / 'index.m3u8'))}")
+    cmd += ["-f", "tee", "|".join(slaves)]
     return cmd
+
+
+def ffmpeg_ladder_dirs(out_dir: Path, pr: ProbeResult, config: LadderConfig) -> list[Path]:
+    """The rung directories ``ffmpeg_ladder_command`` writes into."""
+    from media.ladder import plan_ladder
+
+    rungs = plan_ladder(pr.display_width, pr.display_height, min(pr.fps, config.max_fps), config)
+    return [out_dir / r.name for r in rungs]
 
 
 def _cpu(who: int) -> float:
@@ -137,7 +146,8 @@ def run_transcode_bench(
             ours_cpu.append(_cpu(resource.RUSAGE_SELF) - c0)
             cli_dir = work / f"ffmpeg{k}"
             shutil.rmtree(cli_dir, ignore_errors=True)
-            cli_dir.mkdir()
+            for d in ffmpeg_ladder_dirs(cli_dir, pr, config):
+                d.mkdir(parents=True)
             cmd = ffmpeg_ladder_command(src, cli_dir, pr, config)
             c0, t0 = _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
             subprocess.run(cmd, check=True)

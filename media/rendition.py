@@ -26,7 +26,7 @@ from media.ladder import LadderConfig, Rung
 __all__ = ["Rendition", "RenditionWorker"]
 
 #: Frames (or audio packets) waiting per rung; bounds memory when one rung's encoder falls behind.
-QUEUE_DEPTH = 16
+QUEUE_DEPTH = 8
 
 
 class Rendition:
@@ -55,6 +55,10 @@ class Rendition:
                 "hls_list_size": "0",
                 "hls_segment_filename": str(self.dir / "seg_%05d.ts"),
                 "hls_flags": "independent_segments",
+                # The ffmpeg CLI's default -muxdelay (0.7 s): MPEG-TS then packs several AAC frames per PES
+                # packet; without it every ~370-byte AAC frame gets its own PES, padded to whole 188-byte TS
+                # packets (about 45 kbit/s more per rendition for nothing).
+                "max_delay": "700000",
             },
         )
         video = self.container.add_stream(encoder, rate=fps, options=encoder_options(encoder, rung, gop, config))
