@@ -10,6 +10,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -133,6 +134,7 @@ def run_transcode_bench(
         if isinstance(pr, Rejection):
             raise RuntimeError(f"benchmark clip rejected: {pr}")
         config = LadderConfig(preset=preset, threads=threads, encoder=encoder)
+        load_before = round(os.getloadavg()[0], 2)
         ours_runs: list[float] = []
         cli_runs: list[float] = []
         ours_cpu: list[float] = []
@@ -154,7 +156,7 @@ def run_transcode_bench(
             cli_runs.append(time.perf_counter() - t0)
             cli_cpu.append(_cpu(resource.RUSAGE_CHILDREN) - c0)
         ours, cli = min(ours_runs), min(cli_runs)
-        ours_bytes = sum((Path(result.out_dir) / f).stat().st_size for f in result.files())
+        ours_bytes = sum(p.stat().st_size for p in Path(result.out_dir).rglob("*.ts"))
         cli_bytes = sum(p.stat().st_size for p in cli_dir.rglob("*.ts"))
         return {
             "seconds": seconds,
@@ -168,13 +170,19 @@ def run_transcode_bench(
             "realtime_factor": round(ours / seconds, 3),
             "ffmpeg_cli_s": round(cli, 3),
             "ratio_vs_ffmpeg": round(ours / cli, 3),
-            "ours_mb": round(ours_bytes / 1e6, 2),
+            "ours_mb": round(ours_bytes / 1e6, 2),  # MPEG-TS segments only, both
             "ffmpeg_mb": round(cli_bytes / 1e6, 2),
             "transcode_cpu_s": round(min(ours_cpu), 3),
             "ffmpeg_cli_cpu_s": round(min(cli_cpu), 3),
             "repeat": repeat,
             "transcode_runs_s": [round(x, 3) for x in ours_runs],
             "ffmpeg_cli_runs_s": [round(x, 3) for x in cli_runs],
+            # Each round runs both back to back, so its ratio is the least disturbed by other load.
+            "ratio_median": round(statistics.median(a / b for a, b in zip(ours_runs, cli_runs, strict=True)), 3),
+            "cpu_ratio_median": round(statistics.median(a / b for a, b in zip(ours_cpu, cli_cpu, strict=True)), 3),
+            "transcode_cpu_runs_s": [round(x, 3) for x in ours_cpu],
+            "ffmpeg_cli_cpu_runs_s": [round(x, 3) for x in cli_cpu],
+            "load_avg_1m_before": load_before,
             "load_avg_1m": round(os.getloadavg()[0], 2),
         }
     finally:
