@@ -66,27 +66,40 @@ class Pool:
               scores: Iterable[float] | npt.NDArray[np.floating]) -> int:
         """Admit the labels not offered before (any source) that pass the viewer's filter, in order,
         up to the pool's limit; returns how many were added."""
+        return self.offer_many([(source, labels, scores)])[source]
+
+    def offer_many(self, offers: Sequence[tuple[str, Iterable[int] | npt.NDArray[np.int64],
+                                                Iterable[float] | npt.NDArray[np.floating]]]) -> dict[str, int]:
+        """``offer`` each (source, labels, scores) in turn, with one filter pass over all of them (the
+        same result as offering one by one: the filter is a per-label test). Returns added per source."""
+        added = dict.fromkeys((src for src, _, _ in offers), 0)
         room = self.limit - len(self.items)
         if room <= 0:
-            return 0
-        labs = labels.tolist() if isinstance(labels, np.ndarray) else list(labels)
-        scs = scores.tolist() if isinstance(scores, np.ndarray) else list(scores)
+            return added
         seen = self._labels
-        new: list[int] = []
-        for i, label in enumerate(labs[: len(scs)]):
-            if label >= 0 and label not in seen:
-                seen.add(label)
-                new.append(i)
-        if not new:
-            return 0
-        arr = np.array([labs[i] for i in new], dtype=np.int64)
-        ok = np.flatnonzero(self.viewer.admit_mask(self.cat, arr))[:room].tolist()
+        labs: list[int] = []
+        srcs: list[str] = []
+        scs: list[float] = []
+        for source, labels, scores in offers:
+            lab = labels.tolist() if isinstance(labels, np.ndarray) else list(labels)
+            sc = scores.tolist() if isinstance(scores, np.ndarray) else list(scores)
+            for label, score in zip(lab, sc, strict=False):
+                if label >= 0 and label not in seen:
+                    seen.add(label)
+                    labs.append(label)
+                    srcs.append(source)
+                    scs.append(score)
+        if not labs:
+            return added
+        ok = np.flatnonzero(self.viewer.admit_mask(self.cat, np.array(labs, dtype=np.int64)))[:room].tolist()
         ids, items = self.cat.video_ids, self.items
         for j in ok:
-            label = labs[new[j]]
-            items.append(Candidate(label, ids[label], source, float(scs[new[j]])))
-        self.offered[source] = self.offered.get(source, 0) + len(ok)
-        return len(ok)
+            label, source = labs[j], srcs[j]
+            items.append(Candidate(label, ids[label], source, float(scs[j])))
+            added[source] += 1
+        for source, n in added.items():
+            self.offered[source] = self.offered.get(source, 0) + n
+        return added
 
     def offer_ids(self, source: str, items: Sequence[tuple[str, float]]) -> int:
         label_of = self.cat.label_of

@@ -200,13 +200,14 @@ class FeedService:
                         now: int) -> tuple[Pool, np.ndarray | None, UserFeatures | None]:
         cfg, cat = self.config, self.catalogue
         pool = Pool(cat, viewer, cfg.max_candidates)
+        offers: list[tuple[str, Any, Any]] = []  # filtered in one pass at the end, in this order
         uvec = user_vector(view, now, cfg.short_weight)
         if uvec is not None:
             labels, sims = await self.retriever.search(uvec, cfg.ann_k)
-            pool.offer("ann", labels, sims)
+            offers.append(("ann", labels, sims))
         for rank, creator in enumerate(view.following[: cfg.following_creators]):
             labels_f = cat.recent("creator", creator, cfg.per_creator)
-            pool.offer("following", labels_f, [0.6 - 0.01 * rank] * len(labels_f))
+            offers.append(("following", labels_f, [0.6 - 0.01 * rank] * len(labels_f)))
         ufeat: UserFeatures | None = None
         if self.features is not None:
             try:
@@ -219,12 +220,15 @@ class FeedService:
                                 ("sound", affinity_names(ufeat.sounds, cfg.affinity_sounds))):
                 for rank, name in enumerate(names):
                     labels_a = cat.recent(kind, name, cfg.per_affinity)
-                    pool.offer("affinity", labels_a, [0.5 - 0.02 * rank] * len(labels_a))
+                    offers.append(("affinity", labels_a, [0.5 - 0.02 * rank] * len(labels_a)))
+        label_of = cat.label_of
         for scope in self._scopes(view.region if ctx.region is None else ctx.region):
             items = await self._trending(scope)
-            pool.offer_ids("trending", trending_candidates(items))
+            pairs = [(label_of[v], sc) for v, sc in trending_candidates(items) if v in label_of]
+            offers.append(("trending", [p[0] for p in pairs], [p[1] for p in pairs]))
         fresh = fresh_sample(cat, cfg.fresh_k, cfg.fresh_window, self.rng)
-        pool.offer("fresh", fresh, [0.05] * len(fresh))
+        offers.append(("fresh", fresh, [0.05] * len(fresh)))
+        pool.offer_many(offers)
         return pool, uvec, ufeat
 
     @staticmethod

@@ -1,4 +1,4 @@
-"""``Pool.offer`` (array filter) admits exactly what the one-label-at-a-time filter admits, in order."""
+"""``Pool.offer`` / ``offer_many`` (array filter) admit exactly what the one-label-at-a-time filter admits, in order."""
 
 from __future__ import annotations
 
@@ -61,6 +61,10 @@ async def test_pool_matches_the_per_label_filter(seed: int) -> None:
         want = _reference(limit, offers, lambda lab: viewer.admits(cat, lab), cat.video_ids)
         assert got == want
         assert all(c.video_id == cat.video_ids[c.label] for c in pool.items)
+        at_once = Pool(cat, viewer, limit)  # one filter pass over every source's offer
+        at_once.offer_many(offers)
+        assert [(c.label, c.source, c.retrieval) for c in at_once.items] == want
+        assert at_once.offered == pool.offered
     # the filter itself rejects every kind of unwanted video somewhere in the catalogue
     rejected = {cat.video_ids[lab] for lab in range(n) if not viewer.admits(cat, lab)}
     assert {"v-cats-0", "v-music-3", "v-football-2", "v-travel-1", "v-cooking-2"} <= rejected
