@@ -114,9 +114,10 @@ def ranker_examples(
 
 def fit_ranker(
     events: Sequence[Event], cut_us: int, cfg: EvalConfig, progress: Progress, text: TextEncoder
-) -> tuple[MultiTaskRanker | RankerEnsemble, dict[str, float]]:
+) -> tuple[MultiTaskRanker | RankerEnsemble, dict[str, float], RankerEnsemble]:
     """Train the ranker on [start, cut): state folded to the validation cut, labels after it; with
-    ``cfg.distill`` the served model is one student distilled from the ensemble (``ml.distill``)."""
+    ``cfg.distill`` the served model is one student distilled from the ensemble (``ml.distill``).
+    Returns the served model, its validation figures and the ensemble (the teacher)."""
     val_cut = time_cut(events, cfg.val_fraction, before=cut_us)
     catalog = [e for e in events if _is_catalog(e) and e.ts < cut_us]
     progress(f"ranker: platform state at the validation cut ({len(events):,} events)")
@@ -153,7 +154,7 @@ def fit_ranker(
         if nd > best[0]:
             best = (nd, skip_w)
     report["blend_skip_weight"] = best[1]
-    return model, report
+    return model, report, ensemble
 
 
 def _group_ndcg(score: np.ndarray, label: np.ndarray, groups: np.ndarray, k: int = 10) -> float:
@@ -192,7 +193,7 @@ def evaluate(
     for (u, v), o in test_pairs.items():
         if o.positive and v not in seen_train[u]:
             truth[u].add(v)
-    ranker, calib = fit_ranker(train, cut, cfg, progress, text)
+    ranker, calib, teacher = fit_ranker(train, cut, cfg, progress, text)
     rcfg = replace(cfg.rec, blend=Blend({**cfg.rec.blend.weights, "skip": calib["blend_skip_weight"]}))
     progress("project: platform state at the cut")
     state = PlatformState.build(train, cut, rcfg, text=text, device=cfg.device, catalog_events=catalog)
@@ -231,6 +232,9 @@ def evaluate(
     else:
         lab = np.array([o.liked and not o.hated for _, _, o in labelled], dtype=float)
     aucs = _aucs(rec, base, urow, has_pos, labelled, lab)
+    if teacher is not ranker:  # the ensemble the served model was distilled from, on the same pairs
+        calib["test_auc_teacher"] = _aucs(Recommender(state, teacher, rcfg), base, urow, has_pos, labelled, lab,
+                                          baselines=())["project"]
     out: dict[str, object] = {}
     cat = len(state.videos)
     for m in ("project", *BASELINES):
@@ -271,12 +275,13 @@ def _aucs(
     has_pos: set[int],
     labelled: list[tuple[str, str, Outcome]],
     lab: np.ndarray,
+    baselines: Sequence[str] = BASELINES,
 ) -> dict[str, float]:
     st = rec.state
     by_user: dict[str, list[int]] = defaultdict(list)
     for i, (u, _, _) in enumerate(labelled):
         by_user[u].append(i)
-    scores = {m: np.zeros(len(labelled)) for m in ("project", *BASELINES)}
+    scores = {m: np.zeros(len(labelled)) for m in ("project", *baselines)}
     for u, idx in by_user.items():
         rows = [st.vrow[labelled[i][1]] for i in idx]
         x = st.features(u, rows, st.candidates(u, rec.cfg, set()), rec.cfg)
@@ -284,7 +289,7 @@ def _aucs(
         # like vs dislike given an engagement: the like head against the skip / not-interested head
         scores["project"][idx] = p["like"] / (p["like"] + p["skip"] + 1e-9)
         r = urow.get(u)
-        for m in BASELINES:
+        for m in baselines:
             s = base.scores(m, r if r is not None and r in has_pos else None)
             scores[m][idx] = s[rows]
     return {m: auc(s, lab) for m, s in scores.items()}
