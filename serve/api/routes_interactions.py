@@ -74,7 +74,7 @@ async def client_events(body: EventsRequest, caller: Caller, ctx: Ctx) -> dict[s
             events.append(ViewEnded(event_id=new_event_id(), ts=ts, user_id=caller.user_id,
                                     video_id=e.video_id, watch_ms=e.watch_ms, duration_ms=e.duration_ms,
                                     loops=e.loops, request_id=e.request_id))
-    return await _write(ctx, events, ("counters",), caller.user_id)
+    return await _write(ctx, events, ("counters", "features"), caller.user_id)
 
 
 @router.post("/videos/{video_id}/like")
