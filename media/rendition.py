@@ -5,16 +5,18 @@ Here each rung scales, encodes and muxes on its own thread: PyAV releases the GI
 and the muxer, and libx264 keeps its own frame threads, so the rungs overlap instead of taking turns
 (most visibly when the encoders are flushed at the end). The thread only ever touches its own rung's
 objects; decoded frames are shared read-only (the caller stamps ``pts``/``pict_type`` before handing them
-over), and audio packets arrive ready-encoded (the clip's audio is encoded once, not once per rung).
+over), and audio packets arrive ready-encoded: the clip's audio is encoded once, not once per rung, on an
+``AudioWorker`` thread, which keeps the AAC encoder off the decoding thread that feeds every rung.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
-from typing import TypeAlias
+from typing import Any
 
 import av
 from av.video.reformatter import VideoReformatter
@@ -23,7 +25,7 @@ from media.encoders import encoder_options
 from media.hls import avc_codec_string
 from media.ladder import LadderConfig, Rung
 
-__all__ = ["Rendition", "RenditionWorker"]
+__all__ = ["AudioWorker", "Rendition", "RenditionWorker", "Worker"]
 
 #: Frames (or audio packets) waiting per rung; bounds memory when one rung's encoder falls behind.
 QUEUE_DEPTH = 8
@@ -112,40 +114,36 @@ class Rendition:
         self.container.mux(copy)
 
 
-_Job: TypeAlias = "av.VideoFrame | av.Packet[av.AudioStream] | None"
 _DONE = object()
 
 
-class RenditionWorker:
-    """Runs ``rendition``'s scaling, encoding and muxing on a thread; jobs are taken in order."""
+class Worker:
+    """A thread that hands each queued job, in order, to ``handle``; ``None`` is the flush job.
 
-    def __init__(self, rendition: Rendition) -> None:
-        self.rendition = rendition
+    An error on the thread is kept and raised to the producer at its next ``put`` or at ``finish``; the
+    thread keeps draining the queue meanwhile, so a producer never blocks on a dead worker.
+    """
+
+    def __init__(self, name: str, handle: Callable[[Any], None]) -> None:
         self.error: BaseException | None = None
+        self._handle = handle
         self._jobs: queue.Queue[object] = queue.Queue(maxsize=QUEUE_DEPTH)
-        self._thread = threading.Thread(target=self._run, name=f"rendition-{rendition.rung.name}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def video(self, frame: av.VideoFrame) -> None:
-        """Queue a decoded frame whose ``pts``, ``time_base`` and ``pict_type`` are already set."""
-        self._put(frame)
-
-    def audio(self, pkt: av.Packet[av.AudioStream]) -> None:
-        self._put(pkt)
+    def put(self, job: object) -> None:
+        if self.error is not None:
+            raise self.error
+        self._jobs.put(job)
 
     def finish(self, flush: bool) -> None:
-        """Flush the encoder (when ``flush``), stop the thread, and raise the error it hit, if any."""
+        """Run the flush job (when ``flush``), stop the thread, and raise the error it hit, if any."""
         if flush:
-            self._put(None)
+            self.put(None)
         self._jobs.put(_DONE)
         self._thread.join()
         if self.error is not None:
             raise self.error
-
-    def _put(self, job: _Job) -> None:
-        if self.error is not None:
-            raise self.error
-        self._jobs.put(job)
 
     def _run(self) -> None:
         while True:
@@ -153,12 +151,45 @@ class RenditionWorker:
             if job is _DONE:
                 return
             if self.error is not None:
-                continue  # keep draining so the producer never blocks on a dead worker
+                continue
             try:
-                if isinstance(job, av.Packet):
-                    self.rendition.mux_audio(job)
-                else:
-                    assert job is None or isinstance(job, av.VideoFrame)
-                    self.rendition.encode_video(job)
+                self._handle(job)
             except BaseException as exc:  # handed to the producer thread, raised there
                 self.error = exc
+
+
+class RenditionWorker(Worker):
+    """Runs ``rendition``'s scaling, encoding and muxing on a thread; jobs are taken in order."""
+
+    def __init__(self, rendition: Rendition) -> None:
+        self.rendition = rendition
+        super().__init__(f"rendition-{rendition.rung.name}", self._job)
+
+    def video(self, frame: av.VideoFrame) -> None:
+        """Queue a decoded frame whose ``pts``, ``time_base`` and ``pict_type`` are already set."""
+        self.put(frame)
+
+    def audio(self, pkt: av.Packet[av.AudioStream]) -> None:
+        self.put(pkt)
+
+    def _job(self, job: object) -> None:
+        if isinstance(job, av.Packet):
+            self.rendition.mux_audio(job)
+        else:
+            assert job is None or isinstance(job, av.VideoFrame)
+            self.rendition.encode_video(job)
+
+
+class AudioWorker(Worker):
+    """Encodes the clip's audio once, on its own thread, and hands every packet to each rung's worker."""
+
+    def __init__(self, encoder: av.AudioStream, rungs: list[RenditionWorker]) -> None:
+        self._encoder = encoder
+        self._rungs = rungs
+        super().__init__("audio", self._job)
+
+    def _job(self, frame: object) -> None:
+        assert frame is None or isinstance(frame, av.AudioFrame)
+        for pkt in self._encoder.encode(frame):
+            for w in self._rungs:
+                w.audio(pkt)

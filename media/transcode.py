@@ -24,7 +24,7 @@ from media.errors import TranscodeError
 from media.hls import MasterEntry, master_playlist, parse_media_playlist, peak_bitrate
 from media.ladder import LadderConfig, gop_frames, plan_ladder
 from media.probe_worker import STRICT_DECODE, open_options
-from media.rendition import Rendition, RenditionWorker
+from media.rendition import AudioWorker, Rendition, RenditionWorker, Worker
 from media.results import ProbeResult
 from media.rotate import Rotator
 
@@ -67,13 +67,6 @@ class TranscodeResult(msgspec.Struct, frozen=True, kw_only=True):
             out.append(r.playlist)
             out.extend(f"{r.name}/{s}" for s in r.segments)
         return out
-
-
-def _encode_audio(rends: list[RenditionWorker], encoder: av.AudioStream, frame: av.AudioFrame | None) -> None:
-    """Encode audio once (the first rung's encoder) and hand the same packets to every rung."""
-    for pkt in encoder.encode(frame):
-        for w in rends:
-            w.audio(pkt)
 
 
 def _output(r: Rendition, out_dir: Path) -> RenditionOutput:
@@ -129,6 +122,7 @@ def transcode(
         rends = [Rendition(r, out, fps, gop, encoder, config, arate) for r in rungs]
         audio_enc = rends[0].audio
         workers: list[RenditionWorker] = []
+        audio: AudioWorker | None = None
         rotator = Rotator(probe.rotation)
         next_key = 0.0
         last_pts = -(2**62)
@@ -138,12 +132,13 @@ def transcode(
             for r in rends:
                 r.start()
             workers = [RenditionWorker(r) for r in rends]
+            audio = AudioWorker(audio_enc, workers) if audio_enc is not None else None
             for packet in src_c.demux(*(s for s in (vin, ain) if s is not None)):
                 for frame in packet.decode():
                     if isinstance(frame, av.AudioFrame):
                         frame.pts = None  # let the encoder count samples
-                        if audio_enc is not None:
-                            _encode_audio(workers, audio_enc, frame)
+                        if audio is not None:
+                            audio.put(frame)
                         continue
                     assert isinstance(frame, av.VideoFrame)
                     t = float(frame.time) if frame.time is not None else decoded / float(fps)
@@ -164,17 +159,16 @@ def transcode(
                     for w in workers:
                         w.video(upright)
                     frames += 1
-            if audio_enc is not None:
-                _encode_audio(workers, audio_enc, None)
             ok = True
         except av.FFmpegError as exc:
             raise TranscodeError(path=str(src), stage="encoding", detail=str(exc)) from exc
         finally:
             try:
                 errors: list[BaseException] = []
-                for w in workers:
+                stopping: list[Worker] = [audio] if audio is not None else []
+                for worker in [*stopping, *workers]:  # the audio first: its flush still feeds the rungs
                     try:
-                        w.finish(flush=ok)
+                        worker.finish(flush=ok)
                     except BaseException as exc:  # the first one is raised below
                         errors.append(exc)
             finally:
