@@ -17,10 +17,13 @@ from typing import Any
 
 from ray import serve
 
+from serve.ingress import REPLICA_ENV
+
 __all__ = ["FeedBenchApp", "resolve_ranking", "run_serve_load"]
 
 
-@serve.deployment(name="feed-bench", max_ongoing_requests=256, ray_actor_options={"num_cpus": 0})
+@serve.deployment(name="feed-bench", max_ongoing_requests=256,
+                  ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": REPLICA_ENV}})
 class FeedBenchApp:
     def __init__(self, spec: Any, cache_dir: str | None, ranking: Any, count: int) -> None:
         from serve.feed import FeedConfig, FeedService, PriorRanker, ViewFeatures, ViewTrending

@@ -24,7 +24,7 @@ from moderation.config import ModerationConfig
 from reelstack.settings import Settings
 
 from .api.context import NAMESPACE
-from .ingress import Ingress
+from .ingress import REPLICA_ENV, Ingress
 from .moderation import APP_NAME as MODERATION_APP
 from .moderation import moderation_app
 
@@ -61,7 +61,7 @@ def build_apps(settings: Settings, *, cluster_gpus: float = 0.0, namespace: str 
     """``{app name: bound application}``; ``settings`` must be resolved (secrets filled)."""
     ranking = _ranking(settings, cluster_gpus)
     ingress = Ingress.options(  # type: ignore[attr-defined]
-        ray_actor_options={"num_cpus": ingress_cpus},
+        ray_actor_options={"num_cpus": ingress_cpus, "runtime_env": {"env_vars": dict(REPLICA_ENV)}},
         autoscaling_config={
             "min_replicas": 1,
             "max_replicas": max(1, settings.ingress_replicas_max),

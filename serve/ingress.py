@@ -31,9 +31,16 @@ from .api.deps import set_context
 from .api.idempotency import IdempotencyStore
 from .api.ratelimit import TokenBuckets
 
-__all__ = ["DEPLOYMENT", "Ingress", "LazyLogAppender", "build_context"]
+__all__ = ["DEPLOYMENT", "REPLICA_ENV", "Ingress", "LazyLogAppender", "build_context"]
 
 DEPLOYMENT = "ingress"
+#: The ingress replica's environment (``ray_actor_options.runtime_env.env_vars``): user code runs on the
+#: replica's own event loop. Serve's default runs it on a second thread, and a CPU-busy feed then trades
+#: the GIL with the thread that receives and answers requests (a wait of up to the interpreter's 5 ms
+#: switch interval per handoff): at 100 feed requests/s on 2 cores that multiplied the feed's latency
+#: (``reel bench feed``; see docs/api.md). Async routes must not block (they do not; sync ones run in
+#: Serve's thread pool either way).
+REPLICA_ENV = {"RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0"}
 log = structlog.get_logger("serve.ingress")
 
 
