@@ -3,10 +3,14 @@
 Same surface as ``ml.ann.HnswIndex`` (add / mark_deleted / query) plus what serving needs: a disk
 snapshot so a replica starts in seconds instead of rebuilding a million-video graph, and a vector
 matrix kept beside the graph (the ranker's similarity feature reads rows of it by label).
+
+``query_many`` searches a batch of vectors in one call and may run on a worker thread (hnswlib
+releases the GIL while it searches); a lock keeps writers (add, delete, resize) and searches apart.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import hnswlib
@@ -37,6 +41,7 @@ class AnnIndex:
         self.vectors: F32 = np.zeros((max(capacity, 16), dim), dtype=np.float32)
         self.present = np.zeros(max(capacity, 16), dtype=bool)  # added and not deleted
         self.count = 0
+        self.lock = threading.Lock()  # searches may run on worker threads; writers take it too
 
     def __len__(self) -> int:
         return self.count
@@ -58,26 +63,36 @@ class AnnIndex:
         labels = np.asarray(labels, dtype=np.int64)
         if not len(labels):
             return
-        self._grow(int(labels.max()) + 1)
         vecs = np.asarray(vectors, dtype=np.float32).reshape(len(labels), self.dim)
-        self._index.add_items(vecs, labels)  # an existing label is updated (and undeleted)
+        with self.lock:
+            self._grow(int(labels.max()) + 1)
+            self._index.add_items(vecs, labels)  # an existing label is updated (and undeleted)
         self.vectors[labels] = vecs
         self.count += int((~self.present[labels]).sum())
         self.present[labels] = True
 
     def mark_deleted(self, label: int) -> None:
         if label < len(self.present) and self.present[label]:
-            self._index.mark_deleted(int(label))
+            with self.lock:
+                self._index.mark_deleted(int(label))
             self.present[label] = False
             self.count -= 1
 
     def query(self, vector: F32, k: int, *, ef: int | None = None) -> tuple[I64, F32]:
-        k = min(k, self.count)
-        if k <= 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        self._index.set_ef(max(ef or self.ef, k))
-        labels, dist = self._index.knn_query(np.asarray(vector, dtype=np.float32).reshape(1, -1), k=k)
-        return labels[0].astype(np.int64), (1.0 - dist[0]).astype(np.float32)
+        labels, sims = self.query_many(np.asarray(vector, dtype=np.float32).reshape(1, -1), k, ef=ef)
+        return labels[0], sims[0]
+
+    def query_many(self, vectors: F32, k: int, *, ef: int | None = None) -> tuple[I64, F32]:
+        """Row i: the labels nearest ``vectors[i]`` and their similarities, best first (each row is what
+        ``query`` of that vector returns: the searches are independent). Thread-safe."""
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        with self.lock:
+            k = min(k, self.count)
+            if k <= 0 or not len(vectors):
+                return np.zeros((len(vectors), 0), dtype=np.int64), np.zeros((len(vectors), 0), dtype=np.float32)
+            self._index.set_ef(max(ef or self.ef, k))
+            labels, dist = self._index.knn_query(vectors, k=k)
+        return labels.astype(np.int64), (1.0 - dist).astype(np.float32)
 
     # ------------------------------------------------------------------------------ persistence
 
@@ -107,4 +122,5 @@ class AnnIndex:
         self.present = np.zeros(cap, dtype=bool)
         self.present[: len(present)] = present
         self.count = int(present.sum())
+        self.lock = threading.Lock()
         return self

@@ -37,6 +37,10 @@ class FeedConfig(msgspec.Struct, frozen=True, kw_only=True):
     fresh_k: int = 40
     fresh_window: int = 2_000  # newest published videos the fresh pool samples from
     max_candidates: int = 300
+    # micro-batch concurrent requests' ANN searches into one hnswlib call on a worker thread
+    # (``batching.BatchedRetriever``): for many-core hosts; on 2 cores the thread competes with the
+    # loop and the batch wakes its requests together (a convoy past the stage budgets), so off
+    ann_batching: bool = False
     short_weight: float = 0.7  # user vector = normalise(short_weight * session + (1 - it) * long-term)
     # ranking
     blend: dict[str, float] = msgspec.field(default_factory=lambda: dict(DEFAULT_BLEND))

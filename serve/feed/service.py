@@ -32,6 +32,7 @@ from events.ids import new_event_id, now_us
 from events.schema import Impression
 from projections.features import UserFeatures
 
+from .batching import BatchedRetriever
 from .breaker import CircuitBreaker
 from .cache import LastFeeds
 from .candidates import Candidate, Pool, affinity_names, fresh_sample, trending_candidates, user_vector
@@ -75,7 +76,8 @@ class FeedService:
         self.catalogue = catalogue
         self._startup = startup  # e.g. the catalogue's catch-up with the log, awaited before the first page
         self._started: asyncio.Future[None] | None = None
-        self.retriever: Retriever = retriever or CatalogueRetriever(catalogue)
+        self.retriever: Retriever = retriever or (BatchedRetriever(catalogue) if config and config.ann_batching
+                                                  else CatalogueRetriever(catalogue))
         self.states = states
         self.ranker = ranker
         self.trending = trending
