@@ -54,7 +54,7 @@ class FeedConfig(msgspec.Struct, frozen=True, kw_only=True):
     new_video_ratio: float = 0.5  # ... if also at most this x the median views of the request's candidates
     explore_focus: float = 0.25  # with personal signal: Thompson among this best-ranked share of new videos
     explore_prior: tuple[float, float] = (3.0, 7.0)  # Beta prior of a new video's completion rate
-    diversity_decay: float = 0.85  # score x this per earlier pick of the same creator / hashtag
+    diversity_decay: float = 0.9  # score x this per earlier pick of the same creator / hashtag
     # the page
     max_count: int = 50
     prefetch: int = 3
