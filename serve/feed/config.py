@@ -41,6 +41,8 @@ class FeedConfig(msgspec.Struct, frozen=True, kw_only=True):
     # (``batching.BatchedRetriever``): for many-core hosts; on 2 cores the thread competes with the
     # loop and the batch wakes its requests together (a convoy past the stage budgets), so off
     ann_batching: bool = False
+    # pages built at once per replica (0: no limit); the rest queue (FIFO) before their first stage
+    max_concurrent_pages: int = 4
     short_weight: float = 0.7  # user vector = normalise(short_weight * session + (1 - it) * long-term)
     # ranking
     blend: dict[str, float] = msgspec.field(default_factory=lambda: dict(DEFAULT_BLEND))

@@ -91,6 +91,8 @@ class FeedService:
         self.breakers = {s: CircuitBreaker(s, failure_threshold=config.breaker_failures,
                                            reset_after_s=config.breaker_reset_s) for s in STAGES}
         self._pending: set[asyncio.Task[Any]] = set()
+        n = config.max_concurrent_pages
+        self._admission = asyncio.Semaphore(n) if n > 0 else None
         self.impression_failures = 0
 
     # ------------------------------------------------------------------------------ plumbing
@@ -133,12 +135,24 @@ class FeedService:
     async def get_page(self, user_id: str, count: int = 10, cursor: str | None = None, *,
                        context: FeedContext | None = None) -> FeedPage:
         """One page of ``user_id``'s feed. Raises ``BadCursorError`` for a cursor not issued to them;
-        every dependency failure is absorbed by the fallback chain instead."""
+        every dependency failure is absorbed by the fallback chain instead.
+
+        At most ``max_concurrent_pages`` pages are built at once; later requests wait their turn first
+        (the ``queue`` timing), so a busy replica does not interleave every request's stages until they
+        all run past their time budgets."""
         if self._startup is not None and (self._started is None or not self._started.done()):
             await self.start()
+        clock = _Clock()
+        if self._admission is None:
+            return await self._page(user_id, count, cursor, context, clock)
+        async with self._admission:
+            clock.lap("queue")
+            return await self._page(user_id, count, cursor, context, clock)
+
+    async def _page(self, user_id: str, count: int, cursor: str | None, context: FeedContext | None,
+                    clock: _Clock) -> FeedPage:
         cfg = self.config
         ctx = context or FeedContext()
-        clock = _Clock()
         count = max(1, min(count, cfg.max_count))
         page_no = 0 if not cursor else self.cursors.decode(cursor, user_id).page + 1
         now = now_us()

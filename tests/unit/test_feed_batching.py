@@ -1,5 +1,6 @@
-"""Micro-batched retrieval gives every request exactly what it would get alone: the same neighbours and,
-end to end, the same pages as one-by-one searches, while concurrent searches share hnswlib calls."""
+"""Concurrent pages: micro-batched retrieval gives every request exactly what it would get alone (the same
+neighbours and, end to end, the same pages) while searches share hnswlib calls; and a replica builds at
+most ``max_concurrent_pages`` pages at once, the rest queue."""
 
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ async def test_batched_pages_equal_unbatched_pages(monkeypatch: pytest.MonkeyPat
         w.register(user, region="GB" if i % 2 else "US")
         for _ in range(3 + i % 5):
             w.engage(user, f"v-{rng.choice(TOPICS[: 2 + i % 3])}-{rng.randrange(60)}", like=rng.random() < 0.5)
-    cfg = FeedConfig(await_impressions=True)
+    cfg = FeedConfig(await_impressions=True, max_concurrent_pages=0)  # every page reaches retrieval at once
 
     alone = w.service(config=cfg, impressions=None, retriever=CatalogueRetriever(w.catalogue))
     want = [await alone.get_page(u, 10) for u in users]
@@ -88,3 +89,32 @@ async def test_config_switches_batching_on() -> None:
     assert isinstance(w.service(config=FeedConfig()).retriever, CatalogueRetriever)
     page = await w.service(config=FeedConfig(ann_batching=True, await_impressions=True)).get_page("nobody", 5)
     assert len(page.items) == 5
+
+
+class _CountingStates:
+    """The real in-process shard fold, counting how many pages are inside the pipeline at once."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.inside = 0
+        self.most = 0
+
+    async def get_state(self, user_id: str, *, timeout_s: float | None = None) -> object:
+        self.inside += 1
+        self.most = max(self.most, self.inside)
+        await asyncio.sleep(0.01)  # a shard round trip
+        self.inside -= 1
+        return await self.inner.get_state(user_id)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("limit", "most"), [(2, 2), (0, 8)])
+async def test_pages_built_at_once_are_capped(limit: int, most: int) -> None:
+    w = World(per_topic=10)
+    states = _CountingStates(w.states)
+    svc = w.service(config=FeedConfig(max_concurrent_pages=limit, await_impressions=True), states=states)
+    pages = await asyncio.gather(*(svc.get_page(f"u{i}", 5) for i in range(8)))
+    assert states.most == most
+    assert all(len(p.items) == 5 for p in pages)
+    assert all(("queue" in p.timings_ms) == (limit > 0) for p in pages)
+    if limit:  # the last pair waited for three pairs' shard round trips (10 ms each) before starting
+        assert max(p.timings_ms["queue"] for p in pages) >= 25.0
