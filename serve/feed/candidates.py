@@ -74,28 +74,35 @@ class Pool:
         same result as offering one by one: the filter is a per-label test). Returns added per source."""
         added = dict.fromkeys((src for src, _, _ in offers), 0)
         room = self.limit - len(self.items)
-        if room <= 0:
+        if room <= 0 or not offers:
             return added
-        seen = self._labels
-        labs: list[int] = []
-        srcs: list[str] = []
-        scs: list[float] = []
-        for source, labels, scores in offers:
-            lab = labels.tolist() if isinstance(labels, np.ndarray) else list(labels)
-            sc = scores.tolist() if isinstance(scores, np.ndarray) else list(scores)
-            for label, score in zip(lab, sc, strict=False):
-                if label >= 0 and label not in seen:
-                    seen.add(label)
-                    labs.append(label)
-                    srcs.append(source)
-                    scs.append(score)
-        if not labs:
+        labs_parts: list[npt.NDArray[np.int64]] = []
+        score_parts: list[npt.NDArray[np.float64]] = []
+        src_parts: list[npt.NDArray[np.int64]] = []
+        for k, (_, labels, scores) in enumerate(offers):
+            la = np.asarray(labels if isinstance(labels, np.ndarray) else list(labels), dtype=np.int64)
+            sa = np.asarray(scores if isinstance(scores, np.ndarray) else list(scores), dtype=np.float64)
+            n = min(len(la), len(sa))
+            labs_parts.append(la[:n])
+            score_parts.append(sa[:n])
+            src_parts.append(np.full(n, k, dtype=np.int64))
+        lab = np.concatenate(labs_parts)
+        valid = lab >= 0
+        if self._labels:
+            valid &= ~np.isin(lab, np.fromiter(self._labels, dtype=np.int64, count=len(self._labels)))
+        idx = np.flatnonzero(valid)
+        _, first = np.unique(lab[idx], return_index=True)
+        keep = idx[np.sort(first)]  # each label's first offer, in offer order
+        if not len(keep):
             return added
-        ok = np.flatnonzero(self.viewer.admit_mask(self.cat, np.array(labs, dtype=np.int64)))[:room].tolist()
+        self._labels.update(lab[keep].tolist())
+        chosen = keep[np.flatnonzero(self.viewer.admit_mask(self.cat, lab[keep]))[:room]]
+        labs = lab[chosen].tolist()
+        scs = np.concatenate(score_parts)[chosen].tolist()
+        srcs = [offers[k][0] for k in np.concatenate(src_parts)[chosen].tolist()]
         ids, items = self.cat.video_ids, self.items
-        for j in ok:
-            label, source = labs[j], srcs[j]
-            items.append(Candidate(label, ids[label], source, float(scs[j])))
+        for label, source, score in zip(labs, srcs, scs, strict=True):
+            items.append(Candidate(label, ids[label], source, score))
             added[source] += 1
         for source, n in added.items():
             self.offered[source] = self.offered.get(source, 0) + n
