@@ -53,7 +53,7 @@ class FeedConfig(msgspec.Struct, frozen=True, kw_only=True):
     cold_interactions: int = 8  # ... over this many engaged interactions
     new_video_share: float = 0.1  # a video among the newest this share of the catalogue (by publication) ...
     new_video_views: int = 200  # ... with fewer views (any source) may be eligible for exploration ...
-    new_video_ratio: float = 1.0  # ... if also at most this x the median views of the request's candidates
+    new_video_ratio: float = 0.5  # ... if also at most this x the median views of the request's candidates
     explore_focus: float = 0.25  # with personal signal: Thompson among this best-ranked share of new videos
     explore_prior: tuple[float, float] = (3.0, 7.0)  # Beta prior of a new video's completion rate
     diversity_decay: float = 0.9  # score x this per earlier pick of the same creator / hashtag
