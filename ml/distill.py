@@ -7,10 +7,11 @@ the same shape trained on the ensemble's soft targets mixed with the labels (Hin
 
     target = alpha * label + (1 - alpha) * teacher probability   (per head, on the training rows)
 
-The teacher's probabilities are calibrated for the full row distribution while the student trains on
-negative-downsampled rows (``RankerConfig.neg_keep``), so they are moved to the downsampled odds
-(logit - log(neg_keep)) first; the student is then Platt-calibrated on the same held-out rows as the
-members, with the hard labels (``train_ranker``). ``assess`` reports AUC and ECE per head of any model
+The members train on negative-downsampled rows (``RankerConfig.neg_keep``); the student trains on
+every training row (``student_keep``, default 1.0: the teacher's knowledge of the label-free rows is
+what distillation transfers), its targets moved to the odds of the rows it keeps (logit -
+log(student_keep)) when it downsamples too; it is then Platt-calibrated on the same held-out rows as
+the members, with the hard labels (``train_ranker``). ``assess`` reports AUC and ECE per head of any model
 on the same rows, so teacher and student are compared like for like.
 """
 
@@ -59,14 +60,16 @@ def distill_ranker(
     is_val: np.ndarray,
     cfg: RankerConfig | None = None,
     alpha: float = 0.3,
-    extra_epochs: int = 2,
+    extra_epochs: int = 0,
+    student_keep: float = 1.0,
     device: str = "cpu",
 ) -> tuple[MultiTaskRanker, dict[str, float]]:
     """One ``MultiTaskRanker`` trained on the teacher's soft targets plus the labels, calibrated on
     ``is_val`` rows (their labels never reach the loss); returns it and its validation ECE per head."""
     cfg = cfg or RankerConfig()
-    soft = soft_targets(teacher.predict, x, y, watch, wmask, alpha=alpha, neg_keep=cfg.neg_keep)
-    return train_ranker(x, y, mask, watch, wmask, cfg=replace(cfg, epochs=cfg.epochs + extra_epochs),
+    soft = soft_targets(teacher.predict, x, y, watch, wmask, alpha=alpha, neg_keep=student_keep)
+    return train_ranker(x, y, mask, watch, wmask, cfg=replace(cfg, epochs=cfg.epochs + extra_epochs,
+                                                              neg_keep=student_keep),
                         device=device, is_val=is_val, soft=soft)
 
 
