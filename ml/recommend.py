@@ -230,6 +230,7 @@ class PlatformState:
         id_rows = np.zeros(n, dtype=np.int64)
         known = np.flatnonzero(v_pos_users > 0)
         id_rows[known] = np.arange(1, len(known) + 1)
+        torch.manual_seed(cfg.tower.seed)  # the initial weights too: a rebuild gives the same tower
         tower = TwoTower(len(known), content.shape[1], cfg.tower)
         data = tower_examples(user_pos, pairs, vrow, ctx, cfg)
         if len(data.pos) >= 2:
