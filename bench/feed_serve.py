@@ -86,7 +86,8 @@ def run_serve_load(cfg: Any, port: int, cache_dir: str | None, ranking_mode: str
     users = [f"u{k:06d}" for k in range(cfg.world.users)]
 
     async def main() -> dict[str, Any]:
-        conc = max(cfg.concurrency or 0, int((cfg.rate or 0) * 0.2), 16)
+        # connections for the load plus the freshness probe's own (else it starves behind the load)
+        conc = max(cfg.concurrency or 0, int((cfg.rate or 0) * 0.2), 16) + 2
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=conc)) as session:
             async def call(user: str) -> dict[str, float]:
                 async with session.get(url, params={"user": user}) as r:
