@@ -163,11 +163,14 @@ def _inprocess(world: BenchWorld, cfg: FeedBenchConfig) -> dict[str, Any]:
         stop = asyncio.Event()
         fresh: list[float] = []
         prober = asyncio.ensure_future(probe(stop, fresh))
+        cpu0 = time.process_time()
         lat, errors, elapsed = await _drive(call, world.users, cfg, cfg.seconds, stages)
+        cpu = time.process_time() - cpu0
         stop.set()
         await prober
         await svc.drain()
-        return {"lat": lat, "errors": errors, "elapsed": elapsed, "stages": stages, "fresh": fresh}
+        return {"lat": lat, "errors": errors, "elapsed": elapsed, "stages": stages, "fresh": fresh,
+                "cpu_ms_per_page": round(1000 * cpu / max(1, len(lat) + len(fresh)), 3)}
 
     return asyncio.run(main())
 
@@ -220,6 +223,8 @@ def run_feed_bench(cfg: FeedBenchConfig, phase: Progress) -> dict[str, Any]:
         "stage_p99_ms": {k: _pct(v, 99) for k, v in stages.items()},
         "freshness_p99_ms": _pct(res["fresh"], 99),
         "freshness_probes": len(res["fresh"]),
+        # --via inprocess: this process's CPU time per page (pipeline + load generator + probe, all here)
+        "cpu_ms_per_page": res.get("cpu_ms_per_page"),
         "requests": len(lat),
         "errors": res["errors"],
         "degraded_pages": int(sum(degraded)),  # personalized: false (a stage past its budget, ...)
