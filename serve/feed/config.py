@@ -18,11 +18,13 @@ DEFAULT_BLEND: dict[str, float] = {
 
 
 class FeedConfig(msgspec.Struct, frozen=True, kw_only=True):
-    # per-stage time budgets (ms); a stage past its budget counts as a failure of its breaker
-    state_budget_ms: float = 40.0
-    retrieval_budget_ms: float = 40.0
-    ranking_budget_ms: float = 40.0
-    fallback_budget_ms: float = 40.0
+    # per-stage time budgets (ms); a stage past its budget counts as a failure of its breaker. They detect a
+    # stage that is down or stuck, not ordinary jitter: at 40 ms, 15 % of `reel simulate`'s pages degraded
+    # on a 2-core machine running the whole platform (cold start 12 interactions); at 100 ms, 0.1 % (8).
+    state_budget_ms: float = 100.0
+    retrieval_budget_ms: float = 100.0
+    ranking_budget_ms: float = 100.0
+    fallback_budget_ms: float = 100.0
     # circuit breakers
     breaker_failures: int = 3
     breaker_reset_s: float = 5.0
