@@ -41,4 +41,6 @@ def test_demo_views_count_as_plays_in_creator_analytics(api_platform: Any) -> No
         assert totals["plays"] == day_views > 0, body
         assert totals["videos"] == 1 and totals["viewers"] >= 1
         plays[creator] = totals["plays"]
-    assert sum(plays.values()) >= report.views, (plays, report)
+    # every viewer watches each published demo clip (<= 6 of them) besides what its feed shows, which on a
+    # shared test platform includes other tests' videos: so at least viewers x published plays, at most views
+    assert report.viewers * report.published <= sum(plays.values()) <= report.views, (plays, report)
