@@ -38,6 +38,7 @@ __all__ = [
     "Position",
     "Record",
     "open_log",
+    "read_in_time_order",
     "register_backend",
 ]
 
@@ -155,3 +156,23 @@ async def open_log(url: str, **options: object) -> EventLog:
     module_name, _, func = _BACKENDS[scheme].partition(":")
     opener: Opener = getattr(importlib.import_module(module_name), func)
     return await opener(url, **options)
+
+
+async def read_in_time_order(url: str, **options: object) -> list[Event]:
+    """Every retained event of the log at ``url``, all partitions merged and sorted by ``ts`` (for
+    offline jobs: training, experiment reports); options go to the backend, as with ``open_log``."""
+    log = await open_log(url, **options)
+    out: list[Event] = []
+    try:
+        for info in await log.partition_info():
+            offset = info.start
+            while offset < info.end:
+                records = await log.read(info.partition, offset, 5000)
+                if not records:
+                    break
+                out.extend(r.event for r in records)
+                offset = records[-1].offset + 1
+    finally:
+        await log.close()
+    out.sort(key=lambda e: e.ts)
+    return out

@@ -18,7 +18,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from events import Event, open_log
+from events import Event
+from events.log import read_in_time_order
 
 from . import device
 from .evaluate import EvalConfig
@@ -31,21 +32,7 @@ __all__ = ["fit_served_ranker", "read_all", "train_model"]
 
 async def read_all(log_url: str) -> list[Event]:
     """Every event of the log, in time order."""
-    log = await open_log(log_url)
-    out: list[Event] = []
-    try:
-        for info in await log.partition_info():
-            off = info.start
-            while off < info.end:
-                recs = await log.read(info.partition, off, 5000)
-                if not recs:
-                    break
-                out.extend(r.event for r in recs)
-                off = recs[-1].offset + 1
-    finally:
-        await log.close()
-    out.sort(key=lambda e: e.ts)
-    return out
+    return await read_in_time_order(log_url)
 
 
 def train_model(

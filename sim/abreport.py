@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from events.log import open_log
+from events.log import read_in_time_order
 from events.schema import Impression, Liked, Shared, VideoPublished, VideoRemoved, ViewEnded
 
 from .stats import bootstrap_lift, bootstrap_ratio
@@ -49,21 +49,7 @@ class ArmData:
 
 async def _events(log_url: str) -> list[Any]:
     opts: dict[str, object] = {"readonly": True} if log_url.startswith("file://") else {}
-    log = await open_log(log_url, **opts)
-    out: list[Any] = []
-    try:
-        for info in await log.partition_info():
-            offset = info.start if hasattr(info, "start") else 0
-            while True:
-                recs = await log.read(info.partition, offset, 5000)
-                if not recs:
-                    break
-                out.extend(r.event for r in recs)
-                offset = recs[-1].offset + 1
-    finally:
-        await log.close()
-    out.sort(key=lambda e: e.ts)
-    return out
+    return await read_in_time_order(log_url, **opts)
 
 
 def collect(events: list[Any], name: str) -> tuple[dict[str, _User], dict[str, Any]]:
