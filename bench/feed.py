@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from reelstack.heap import freeze_long_lived
+
 from .feed_world import BenchWorld, WorldSpec, build_catalogue
 
 __all__ = ["FeedBenchConfig", "run_feed_bench"]
@@ -193,6 +195,7 @@ def run_feed_bench(cfg: FeedBenchConfig, phase: Progress) -> dict[str, Any]:
             world = None  # only the cache was needed here
         else:
             world.warm_up(phase)
+            freeze_long_lived("feed bench world built")
     phase("baseline: an empty Serve app over HTTP", None)
     ray.init(num_cpus=os.cpu_count() or 2, include_dashboard=False, logging_level=logging.WARNING,
              log_to_driver=False)

@@ -17,6 +17,7 @@ from typing import Any
 
 from ray import serve
 
+from reelstack.heap import freeze_long_lived
 from serve.ingress import REPLICA_ENV
 
 __all__ = ["FeedBenchApp", "resolve_ranking", "run_serve_load"]
@@ -45,6 +46,7 @@ class FeedBenchApp:
                                trending=ViewTrending(self.world.trending),
                                features=ViewFeatures(self.world.features), impressions=self.world,
                                config=FeedConfig(), rng=random.Random(spec.seed))
+        freeze_long_lived("feed bench world built")  # as the ingress does once its catalogue is loaded
 
     async def __call__(self, request: Any) -> dict[str, Any]:
         user = request.query_params["user"]

@@ -166,18 +166,26 @@ def rerank(items: Sequence[Item], count: int, *, explore_share: float,
 
 def _best(rest: list[Item], prev: Item | None, creators: Counter[int], tags: Counter[int], lo: float,
           span: float, decay: float, tag_weight: float = 0.25) -> Item | None:
+    """The best non-conflicting item of ``rest`` (sorted best score first) by diversity-scaled value, or
+    the first conflicting one when none fits. The scaling never raises a value when ``decay <= 1``, so the
+    scan stops at the first item whose unscaled value cannot beat the best found: usually a few items."""
     best: Item | None = None
     best_v = -1.0
     fallback: Item | None = None
+    bounded = decay <= 1.0
     for it in rest:
-        repeat = float(creators[it.creator]) if it.creator >= 0 else 0.0
-        if it.hashtags:
-            repeat += tag_weight * max(tags[h] for h in it.hashtags)
-        v = (0.5 + 0.5 * (it.score - lo) / span) * decay**repeat
-        if _conflicts(it, prev):
+        base = 0.5 + 0.5 * (it.score - lo) / span
+        if bounded and base <= best_v:
+            break  # this and every later item (lower scores) are worth at most best_v
+        if prev is not None and ((it.creator >= 0 and it.creator == prev.creator)
+                                 or (it.sound >= 0 and it.sound == prev.sound)):
             if fallback is None:
                 fallback = it
             continue
+        repeat = float(creators[it.creator]) if it.creator >= 0 else 0.0
+        if it.hashtags:
+            repeat += tag_weight * max(tags[h] for h in it.hashtags)
+        v = base * decay**repeat if repeat else base
         if v > best_v:
             best, best_v = it, v
     return best if best is not None else fallback

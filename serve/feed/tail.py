@@ -16,6 +16,7 @@ from pathlib import Path
 import structlog
 
 from events.log import EventLog
+from reelstack.heap import HeapFreezer
 
 from .catalogue import Catalogue, VideoEncoder
 
@@ -26,12 +27,14 @@ log = structlog.get_logger("serve.feed.tail")
 
 class CatalogueTail:
     def __init__(self, log_: EventLog, catalogue: Catalogue, *, positions: dict[int, int] | None = None,
-                 batch: int = 5_000) -> None:
+                 batch: int = 5_000, refreeze_after: int = 50_000) -> None:
         self.log = log_
         self.catalogue = catalogue
         self.positions: dict[int, int] = dict(positions or {})
         self.batch = batch
         self.last_poll = 0.0
+        # once the catalogue has grown by this many records since the last freeze, freeze the heap again
+        self.freezer = HeapFreezer(refreeze_after, "feed catalogue grew") if refreeze_after else None
         self._task: asyncio.Task[None] | None = None
 
     async def catch_up(self) -> int:
@@ -60,12 +63,16 @@ class CatalogueTail:
     async def _run(self, interval_s: float) -> None:
         while True:
             try:
-                await self.catch_up()
+                self._grown(await self.catch_up())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # keep serving the catalogue we have; retry on the next tick
                 log.warning("catalogue tail failed", error=f"{type(exc).__name__}: {exc}")
             await asyncio.sleep(interval_s)
+
+    def _grown(self, read: int) -> None:
+        if self.freezer is not None and read:
+            self.freezer.added(read)
 
     async def stop(self) -> None:
         if self._task is not None:

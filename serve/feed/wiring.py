@@ -23,6 +23,7 @@ from events.log import EventLog, open_log
 from projections import features as fs
 from projections import trending as tr
 from projections.store import ViewStore, reader
+from reelstack.heap import freeze_long_lived
 from reelstack.settings import Settings
 
 from .catalogue import Catalogue
@@ -78,6 +79,7 @@ class _LiveCatalogue:
         read = await tail.catch_up()
         if read >= SNAPSHOT_AFTER:
             self._snapshot(tail)
+        freeze_long_lived("feed catalogue loaded")  # full collections stop walking the catalogue
         tail.start()
         self.tail = tail
         log.info("feed catalogue ready", videos=len(self.catalogue), records=read)

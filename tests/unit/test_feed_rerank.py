@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections import Counter
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from serve.feed.rerank import Item, exploration_slots, rerank, thompson
+from serve.feed.rerank import Item, _best, exploration_slots, rerank, thompson
 
 
 def _item(i: int, creator: int, sound: int, score: float, *, new: bool = False, completes: int = 0,
@@ -103,3 +104,39 @@ def test_diversity_spreads_creators_and_hashtags() -> None:
     items += [_item(200 + i, 30 + i, -1, 0.0, tags=(1,)) for i in range(10)]  # the low end of the scale
     page = rerank(items, 10, explore_share=0.0, rng=random.Random(1))
     assert sum(1 for it in page if it.label >= 100) >= 3
+
+
+def _best_by_full_scan(rest: list[Item], prev: Item | None, creators: Counter[int], tags: Counter[int],
+                       lo: float, span: float, decay: float) -> Item | None:
+    """The greedy step's definition: every candidate's diversity-scaled value, no early stop."""
+    best, best_v, fallback = None, -1.0, None
+    for it in rest:
+        repeat = float(creators[it.creator]) if it.creator >= 0 else 0.0
+        if it.hashtags:
+            repeat += 0.25 * max(tags[h] for h in it.hashtags)
+        v = (0.5 + 0.5 * (it.score - lo) / span) * decay**repeat
+        conflict = prev is not None and ((it.creator >= 0 and it.creator == prev.creator)
+                                         or (it.sound >= 0 and it.sound == prev.sound))
+        if conflict:
+            fallback = fallback or it
+        elif v > best_v:
+            best, best_v = it, v
+    return best if best is not None else fallback
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 60), decay=st.sampled_from([0.5, 0.8, 0.9, 1.0]),
+       creators_n=st.integers(1, 6))
+def test_the_early_stopping_scan_picks_what_a_full_scan_picks(seed: int, n: int, decay: float,
+                                                             creators_n: int) -> None:
+    rng = random.Random(seed)
+    rest = sorted((Item(label=i, video_id=f"v{i}", creator=rng.randrange(creators_n), sound=rng.randrange(4),
+                        hashtags=tuple(rng.sample(range(5), rng.randrange(3))), score=round(rng.random(), 2),
+                        source="ann") for i in range(n)), key=lambda it: -it.score)
+    creators = Counter(rng.randrange(creators_n) for _ in range(rng.randrange(6)))
+    tags = Counter(rng.randrange(5) for _ in range(rng.randrange(8)))
+    prev = rng.choice(rest) if rng.random() < 0.8 else None
+    lo, hi = min(it.score for it in rest), max(it.score for it in rest)
+    span = max(hi - lo, 1e-9)
+    assert _best(rest, prev, creators, tags, lo, span, decay) is _best_by_full_scan(
+        rest, prev, creators, tags, lo, span, decay)

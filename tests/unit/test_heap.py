@@ -1,0 +1,39 @@
+"""``reelstack.heap``: the long-lived heap is frozen out of the collector's walks, and re-frozen as it grows."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from reelstack.heap import HeapFreezer, freeze_long_lived
+
+
+@pytest.fixture(autouse=True)
+def _unfreeze() -> Iterator[None]:
+    yield
+    gc.unfreeze()
+
+
+def test_freeze_moves_live_objects_out_of_the_collected_generations() -> None:
+    gc.unfreeze()
+    keep = [[i] for i in range(10_000)]  # tracked containers
+    frozen = freeze_long_lived("test")
+    assert frozen == gc.get_freeze_count() >= len(keep)
+    tracked = {id(o) for o in gc.get_objects()}
+    assert not any(id(x) in tracked for x in keep[:100])  # a full collection no longer walks them
+
+
+def test_freezer_refreezes_only_after_enough_growth() -> None:
+    gc.unfreeze()
+    f = HeapFreezer(1_000, "test")
+    assert not f.added(600)
+    assert gc.get_freeze_count() == 0
+    assert f.added(400)
+    first = gc.get_freeze_count()
+    assert first > 0
+    assert not f.added(999)
+    grown = [[i] for i in range(5_000)]
+    assert f.added(1)
+    assert gc.get_freeze_count() >= first + len(grown)
