@@ -87,6 +87,11 @@ class DictView:
     def get(self, key: str) -> Any | None:
         return self.data.get(key)
 
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The values of ``keys`` (missing keys are absent), as the stores' readers answer."""
+        data = self.data
+        return {k: v for k in keys if (v := data.get(k)) is not None}
+
     def scan(
         self, prefix: str, limit: int | None = None, *, start_after: str | None = None
     ) -> list[tuple[str, Any]]:

@@ -39,6 +39,7 @@ class FeedConfig(msgspec.Struct, frozen=True, kw_only=True):
     fresh_k: int = 40
     fresh_window: int = 2_000  # newest published videos the fresh pool samples from
     max_candidates: int = 300
+    video_stats_ttl_s: float = 1.0  # the replica re-reads a video's counts from the feature store after this
     # micro-batch concurrent requests' ANN searches into one hnswlib call on a worker thread
     # (``batching.BatchedRetriever``): for many-core hosts; on 2 cores the thread competes with the
     # loop and the batch wakes its requests together (a convoy past the stage budgets), so off

@@ -73,10 +73,18 @@ class Viewer:
             ok &= ~np.isin(cat.creator[labels], self._neg_c)
         if len(self._neg_s):
             ok &= ~np.isin(cat.sound[labels], self._neg_s)
-        ids, seen = cat.video_ids, self._seen
-        for i in np.flatnonzero(ok).tolist():
-            if seen(ids[labels[i]]):
-                ok[i] = False
+        ids, exact = cat.video_ids, self.seen_exact
+        idx = np.flatnonzero(ok).tolist()
+        labs = labels[ok].tolist()
+        v = self.view
+        if v is not None and v.bloom:
+            bloom, hashes = v.bloom, v.bloom_hashes
+            gone = [i for i, label in zip(idx, labs, strict=True)
+                    if (vid := ids[label]) in exact or bloom_contains(bloom, vid, hashes)]
+        else:
+            gone = [i for i, label in zip(idx, labs, strict=True) if ids[label] in exact]
+        if gone:
+            ok[gone] = False
         return ok
 
 

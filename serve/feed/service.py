@@ -21,13 +21,13 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import numpy as np
 import structlog
 
-from actors.view import UserView
+from actors.view import UserView, session_vector
 from events.ids import new_event_id, now_us
 from events.schema import Impression
 from projections.features import UserFeatures
@@ -35,23 +35,35 @@ from projections.features import UserFeatures
 from .batching import BatchedRetriever
 from .breaker import CircuitBreaker
 from .cache import LastFeeds
-from .candidates import Candidate, Pool, affinity_names, fresh_sample, trending_candidates, user_vector
+from .candidates import (
+    SOURCE_CODE,
+    SOURCE_NAMES,
+    Columns,
+    Pool,
+    affinity_names,
+    fresh_sample,
+    trending_candidates,
+    user_vector,
+)
 from .catalogue import DEMOTED, Catalogue, CatalogueRetriever
 from .config import FeedConfig, FeedContext
 from .cursor import Cursor, CursorCodec
 from .errors import CircuitOpenError, StageFailedError, StageTimeoutError
-from .features import build_rows
+from .features import STATS_COLUMNS, build_rows
 from .filters import Viewer, viewer_of
 from .page import FeedItem, FeedPage
 from .ports import Features, ImpressionSink, Ranker, Retriever, Trending, UserStates
 from .rerank import Item, recent_cutoff, rerank
 from .scoring import blend
+from .statcache import VideoStatsCache
 
 __all__ = ["FeedService"]
 
 log = structlog.get_logger("serve.feed")
 T = TypeVar("T")
 STAGES = ("state", "retrieval", "ranking", "trending", "features")
+FRESH = SOURCE_CODE["fresh"]
+_VIEWS, _COMPLETES = STATS_COLUMNS.index("views"), STATS_COLUMNS.index("completes")
 
 
 class _Clock:
@@ -82,6 +94,8 @@ class FeedService:
         self.ranker = ranker
         self.trending = trending
         self.features = features
+        self.video_stats = (VideoStatsCache(features, ttl_s=(config or FeedConfig()).video_stats_ttl_s)
+                            if features is not None else None)
         self.impressions = impressions
         self.config = config = config or FeedConfig()
         self.rng = rng or random.Random()
@@ -94,6 +108,8 @@ class FeedService:
         n = config.max_concurrent_pages
         self._admission = asyncio.Semaphore(n) if n > 0 else None
         self.impression_failures = 0
+        self._trend_offers: dict[str, tuple[list[tuple[str, float]], int, np.ndarray, np.ndarray]] = {}
+        self._gen = np.random.default_rng(self.rng.getrandbits(64))  # the re-rank's Beta draws
 
     # ------------------------------------------------------------------------------ plumbing
 
@@ -171,7 +187,7 @@ class FeedService:
                                         reason="personalisation disabled for this experiment arm", view=view,
                                         viewer=viewer, use_last=False)
         try:
-            pool, uvec, ufeat = await self._stage("retrieval", self._retrieve(view, viewer, ctx, now),
+            pool, uvec, svec, ufeat = await self._stage("retrieval", self._retrieve(view, viewer, ctx, now),
                                                   cfg.retrieval_budget_ms)
         except StageFailedError as exc:
             clock.lap("retrieval")
@@ -179,45 +195,47 @@ class FeedService:
                                         reason=f"retrieval unavailable: {exc.detail}", view=view,
                                         viewer=viewer)
         clock.lap("retrieval")
-        cands = pool.items
+        cols = pool.columns()
         reason: str | None = None
-        stats: dict[str, tuple[int, int]] = {}
+        counts: list[np.ndarray] = []  # the feature store's counts per candidate, read by ranking
         try:
-            scores = await self._stage("ranking", self._rank(cands, view, ufeat, uvec, ctx, now, stats),
+            scores = await self._stage("ranking", self._rank(cols, view, ufeat, uvec, svec, ctx, now, counts),
                                        cfg.ranking_budget_ms)
         except StageFailedError as exc:
             reason = f"ranking unavailable ({exc.detail}): retrieval order"
-            scores = np.fromiter((c.retrieval for c in cands), dtype=np.float64, count=len(cands))
+            scores = cols.retrieval.copy()
         clock.lap("ranking")
-        labels = np.fromiter((c.label for c in cands), dtype=np.int64, count=len(cands))
+        labels = cols.labels
         demoted = (self.catalogue.flags[labels] & DEMOTED) != 0
         if demoted.any():
             f = cfg.demote_factor
             scores = np.where(demoted, np.where(scores > 0, scores * f, scores / f), scores)
         order = np.argsort(-scores, kind="stable")
         # the re-rank only ever looks at the best few and at the fresh pool: build items for those
-        keep = order[: 8 * count].tolist()
-        kept = set(keep)
-        keep += [i for i, c in enumerate(cands) if c.source == "fresh" and i not in kept][:64]
-        items = self._items([cands[i] for i in keep], scores[keep], stats)
+        top = order[: 8 * count]
+        rest = np.ones(len(labels), dtype=np.bool_)
+        rest[top] = False
+        keep = np.concatenate([top, np.flatnonzero(rest & (cols.codes == FRESH))[:64]])
+        items = self._items(cols, keep, scores[keep], counts[0] if counts else None)
         share = self._explore_share(view, ctx) if reason is None else 0.0
         page = rerank(items, count, explore_share=share, prior=cfg.explore_prior, decay=cfg.diversity_decay,
-                      focus=cfg.explore_focus, new_ratio=cfg.new_video_ratio, rng=self.rng)
+                      focus=cfg.explore_focus, new_ratio=cfg.new_video_ratio, rng=self.rng, gen=self._gen)
         clock.lap("rerank")
         shown = {it.label for it in page}
-        leftovers = [cands[i].video_id for i in order[: 50 + count].tolist()
-                     if cands[i].label not in shown][:50]
+        ids = self.catalogue.video_ids
+        leftovers = [ids[label] for label in labels[order[: 50 + count]].tolist() if label not in shown][:50]
         return await self._finish(user_id, page, leftovers, page_no, ctx, clock, now, view=view,
                                   personalized=reason is None, reason=reason, count=count)
 
     # ----------------------------------------------------------------------------- retrieval
 
     async def _retrieve(self, view: UserView, viewer: Viewer, ctx: FeedContext,
-                        now: int) -> tuple[Pool, np.ndarray | None, UserFeatures | None]:
+                        now: int) -> tuple[Pool, np.ndarray | None, np.ndarray, UserFeatures | None]:
         cfg, cat = self.config, self.catalogue
         pool = Pool(cat, viewer, cfg.max_candidates)
         offers: list[tuple[str, Any, Any]] = []  # filtered in one pass at the end, in this order
-        uvec = user_vector(view, now, cfg.short_weight)
+        svec = np.asarray(session_vector(view, now), dtype=np.float32)
+        uvec = user_vector(view, now, cfg.short_weight, session=svec)
         if uvec is not None:
             labels, sims = await self.retriever.search(uvec, cfg.ann_k)
             offers.append(("ann", labels, sims))
@@ -237,15 +255,26 @@ class FeedService:
                 for rank, name in enumerate(names):
                     labels_a = cat.recent(kind, name, cfg.per_affinity)
                     offers.append(("affinity", labels_a, [0.5 - 0.02 * rank] * len(labels_a)))
-        label_of = cat.label_of
         for scope in self._scopes(view.region if ctx.region is None else ctx.region):
-            items = await self._trending(scope)
-            pairs = [(label_of[v], sc) for v, sc in trending_candidates(items) if v in label_of]
-            offers.append(("trending", [p[0] for p in pairs], [p[1] for p in pairs]))
+            labels_t, scores_t = self._trending_offer(scope, await self._trending(scope))
+            offers.append(("trending", labels_t, scores_t))
         fresh = fresh_sample(cat, cfg.fresh_k, cfg.fresh_window, self.rng)
         offers.append(("fresh", fresh, [0.05] * len(fresh)))
         pool.offer_many(offers)
-        return pool, uvec, ufeat
+        return pool, uvec, svec, ufeat
+
+    def _trending_offer(self, scope: str, items: list[tuple[str, float]]) -> tuple[np.ndarray, np.ndarray]:
+        """A trending list as catalogue labels and retrieval scores; reused while the ``Trending`` port
+        answers the same list (it caches each scope's list for a while) and the catalogue has not grown."""
+        hit = self._trend_offers.get(scope)
+        if hit is not None and hit[0] is items and hit[1] == len(self.catalogue):
+            return hit[2], hit[3]
+        label_of = self.catalogue.label_of
+        pairs = [(label_of[v], sc) for v, sc in trending_candidates(items) if v in label_of]
+        labels = np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))
+        scores = np.fromiter((p[1] for p in pairs), dtype=np.float64, count=len(pairs))
+        self._trend_offers[scope] = (items, len(self.catalogue), labels, scores)
+        return labels, scores
 
     @staticmethod
     def _scopes(region: str | None) -> list[str]:
@@ -263,32 +292,45 @@ class FeedService:
 
     # ------------------------------------------------------------------------------- ranking
 
-    async def _rank(self, cands: Sequence[Candidate], view: UserView, ufeat: UserFeatures | None,
-                    uvec: np.ndarray | None, ctx: FeedContext, now: int,
-                    stats: dict[str, tuple[int, int]]) -> np.ndarray:
+    async def _rank(self, cols: Columns, view: UserView, ufeat: UserFeatures | None,
+                    uvec: np.ndarray | None, svec: np.ndarray, ctx: FeedContext, now: int,
+                    counts_out: list[np.ndarray]) -> np.ndarray:
         if self.ranker is None:
             raise RuntimeError("no ranker configured")
-        ids = [c.video_id for c in cands]
-        raw = await self.features.video_stats(ids) if self.features is not None else [None] * len(ids)
-        rows = build_rows(self.catalogue, cands, view, ufeat, raw, user_vec=uvec, now_us=now)
-        stats.update((vid, (s.completes, s.views)) for vid, s in zip(ids, raw, strict=True) if s is not None)
+        if self.video_stats is not None:
+            counts = await self.video_stats.matrix(self.catalogue, cols.labels)
+        else:
+            counts = np.zeros((len(cols), len(STATS_COLUMNS)), dtype=np.float64)
+        rows = build_rows(self.catalogue, cols, view, ufeat, counts, user_vec=uvec, now_us=now, session_vec=svec)
+        counts_out.append(counts)
         if not len(rows):
             return np.zeros(0, dtype=np.float64)
         heads = await self.ranker.score(rows)
         return blend(heads, ctx.blend if ctx.blend is not None else self.config.blend)
 
-    def _items(self, cands: Sequence[Candidate], scores: np.ndarray,
-               stats: dict[str, tuple[int, int]]) -> list[Item]:
+    def _items(self, cols: Columns, idx: np.ndarray, scores: np.ndarray, counts: np.ndarray | None) -> list[Item]:
+        """Re-rank items for the candidates at positions ``idx`` (their scores in ``scores``); ``counts``:
+        the feature store's counts per candidate (``STATS_COLUMNS``; None: not read, e.g. a fallback page)."""
         cat = self.catalogue
         new_views = self.config.new_video_views
         recent = recent_cutoff(cat.fresh, cat.published_us, len(cat), self.config.new_video_share)
+        labels = cols.labels[idx]
+        n = len(labels)
+        if counts is not None:
+            views = counts[idx, _VIEWS].astype(np.int64).tolist()
+            completes = counts[idx, _COMPLETES].astype(np.int64).tolist()
+        else:
+            views = completes = [0] * n
+        is_recent = (cat.published_us[labels] >= recent).tolist()
+        ids, tags = cat.video_ids, cat.hashtags
         out = []
-        for c, s in zip(cands, scores.tolist(), strict=True):
-            completes, views = stats.get(c.video_id, (0, 0))
-            out.append(Item(label=c.label, video_id=c.video_id, creator=int(cat.creator[c.label]),
-                            sound=int(cat.sound[c.label]), hashtags=cat.hashtags[c.label], score=float(s),
-                            source=c.source, new=views < new_views and int(cat.published_us[c.label]) >= recent,
-                            completes=completes, views=views))
+        for label, creator, sound, code, s, c, v, rec in zip(
+                labels.tolist(), cat.creator[labels].tolist(), cat.sound[labels].tolist(),
+                cols.codes[idx].tolist(), scores.tolist(), completes, views, is_recent, strict=True):
+            # positional (a keyword call costs more, per item): label, video_id, creator, sound, hashtags,
+            # score, source, new, completes, views
+            out.append(Item(label, ids[label], creator, sound, tags[label], s, SOURCE_NAMES[code],
+                            v < new_views and rec, c, v))
         return out
 
     def _explore_share(self, view: UserView, ctx: FeedContext) -> float:
@@ -318,20 +360,19 @@ class FeedService:
                 used.append("last feed")
         region = ctx.region if ctx.region is not None else (view.region if view is not None else None)
         for scope in self._scopes(region):
-            if len(pool.items) >= count * 2:
+            if len(pool) >= count * 2:
                 break
             top = await self._trending(scope)
             src = "trending_region" if scope.startswith("region:") else "trending_global"
             if pool.offer_ids(src, [(v, 0.45 * s) for v, s in trending_candidates(top)]):
                 used.append("global trending" if scope == "global" else f"trending in {region}")
-        if len(pool.items) < count:
+        if len(pool) < count:
             fresh = list(reversed(cat.fresh))[: cfg.fresh_window]
             if pool.offer("fresh", fresh, [0.01] * len(fresh)):
                 used.append("newest videos")
         clock.lap("fallback")
-        cands = pool.items
-        scores = np.fromiter((c.retrieval for c in cands), dtype=np.float64, count=len(cands))
-        items = self._items(cands, scores, {})
+        cols = pool.columns()
+        items = self._items(cols, np.arange(len(cols)), cols.retrieval, None)
         page = rerank(items, count, explore_share=0.0, decay=cfg.diversity_decay, rng=self.rng)
         shown = {it.label for it in page}
         leftovers = [it.video_id for it in items if it.label not in shown][:50]

@@ -66,3 +66,21 @@ def test_uuid7_is_time_ordered_and_versioned() -> None:
     a, b = uuid7(1000), uuid7(2000)
     assert a.version == 7 and b.version == 7
     assert str(a) < str(b)
+
+
+def test_new_event_ids_are_canonical_time_ordered_uuid7_strings() -> None:
+    import time
+    import uuid
+
+    from events.ids import new_event_id
+
+    before = time.time_ns() // 1_000_000
+    ids = [new_event_id() for _ in range(2_000)]
+    after = time.time_ns() // 1_000_000
+    assert len(set(ids)) == len(ids)
+    for s in ids[:50]:
+        u = uuid.UUID(s)
+        assert str(u) == s and u.version == 7 and u.variant == uuid.RFC_4122
+        assert before <= u.int >> 80 <= after
+    ms = [uuid.UUID(s).int >> 80 for s in ids]
+    assert ms == sorted(ms)

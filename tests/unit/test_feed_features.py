@@ -146,3 +146,21 @@ def test_catalogue_snapshot_keeps_the_hashtag_matrix(tmp_path: object) -> None:
     pad = lambda m: np.pad(m, ((0, 0), (0, width - m.shape[1])), constant_values=-1)  # noqa: E731
     assert (pad(a) == pad(b)).all()
     assert (a >= 0).sum(axis=1).max() == 7
+
+
+@pytest.mark.asyncio
+async def test_build_rows_takes_the_counts_as_a_matrix_too() -> None:
+    from serve.feed.features import stats_matrix
+
+    w = _world()
+    cat, svc = w.catalogue, w.service()
+    view = await w.states.get_state("fan")
+    ufeat = await svc.features.user("fan")  # type: ignore[union-attr]
+    cands = [Candidate(lab, cat.video_ids[lab], SOURCES[lab % len(SOURCES)], 0.1) for lab in range(len(cat))]
+    stats = await svc.features.video_stats([c.video_id for c in cands])  # type: ignore[union-attr]
+    now = now_us()
+    uvec = user_vector(view, now, 0.7)
+    want = build_rows(cat, cands, view, ufeat, stats, user_vec=uvec, now_us=now)
+    got = build_rows(cat, cands, view, ufeat, stats_matrix(stats), user_vec=uvec, now_us=now,
+                     session_vec=np.asarray(session_vector(view, now), dtype=np.float32))
+    np.testing.assert_array_equal(got, want)
