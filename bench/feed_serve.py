@@ -26,7 +26,7 @@ __all__ = ["FeedBenchApp", "resolve_ranking", "run_serve_load"]
 @serve.deployment(name="feed-bench", max_ongoing_requests=256,
                   ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": REPLICA_ENV}})
 class FeedBenchApp:
-    def __init__(self, spec: Any, cache_dir: str | None, ranking: Any, count: int) -> None:
+    def __init__(self, spec: Any, cache_dir: str | None, ranking: Any, count: int, config: Any = None) -> None:
         from serve.feed import FeedConfig, FeedService, PriorRanker, ViewFeatures, ViewTrending
         from serve.ranking import ServeRanker
 
@@ -45,7 +45,7 @@ class FeedBenchApp:
         self.svc = FeedService(catalogue, states=self.world.states, ranker=ranker,
                                trending=ViewTrending(self.world.trending),
                                features=ViewFeatures(self.world.features), impressions=self.world,
-                               config=FeedConfig(), rng=random.Random(spec.seed))
+                               config=config or FeedConfig(), rng=random.Random(spec.seed))
         freeze_long_lived("feed bench world built")  # as the ingress does once its catalogue is loaded
 
     async def __call__(self, request: Any) -> dict[str, Any]:
@@ -82,7 +82,12 @@ def run_serve_load(cfg: Any, port: int, cache_dir: str | None, ranking_mode: str
     from .feed import _drive
 
     ranking = ranking_app(num_cpus=0.0, min_replicas=1, max_replicas=1) if ranking_mode == "deployment" else None
-    app = FeedBenchApp.bind(cfg.world, cache_dir, ranking, cfg.count)  # type: ignore[attr-defined]
+    from reelstack.settings import load_settings
+    from serve.feed.wiring import feed_config
+
+    # the feed's knobs as the platform's ingress takes them (REEL_FEED_CONFIG, a JSON file of FeedConfig fields)
+    app = FeedBenchApp.bind(cfg.world, cache_dir, ranking, cfg.count,  # type: ignore[attr-defined]
+                            feed_config(load_settings()))
     serve.run(app, name="feed-bench", route_prefix="/bench-feed")
     url = f"http://127.0.0.1:{port}/bench-feed"
     users = [f"u{k:06d}" for k in range(cfg.world.users)]

@@ -176,18 +176,20 @@ def _best(rest: list[Item], prev: Item | None, creators: Counter[int], tags: Cou
     best_v = -1.0
     fallback: Item | None = None
     bounded = decay <= 1.0
+    c_get, t_get = creators.get, tags.get  # .get: a Counter's missing key costs a Python-level __missing__
+    p_creator = prev.creator if prev is not None and prev.creator >= 0 else None
+    p_sound = prev.sound if prev is not None and prev.sound >= 0 else None
     for it in rest:
         base = 0.5 + 0.5 * (it.score - lo) / span
         if bounded and base <= best_v:
             break  # this and every later item (lower scores) are worth at most best_v
-        if prev is not None and ((it.creator >= 0 and it.creator == prev.creator)
-                                 or (it.sound >= 0 and it.sound == prev.sound)):
+        if it.creator == p_creator or it.sound == p_sound:
             if fallback is None:
                 fallback = it
             continue
-        repeat = float(creators[it.creator]) if it.creator >= 0 else 0.0
+        repeat = c_get(it.creator, 0) if it.creator >= 0 else 0
         if it.hashtags:
-            repeat += tag_weight * max(tags[h] for h in it.hashtags)
+            repeat += tag_weight * max([t_get(h, 0) for h in it.hashtags])
         v = base * decay**repeat if repeat else base
         if v > best_v:
             best, best_v = it, v
