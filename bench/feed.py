@@ -30,6 +30,7 @@ import numpy as np
 from reelstack.heap import freeze_long_lived
 
 from .feed_world import BenchWorld, WorldSpec, build_catalogue
+from .procs import PROXY, CpuSampler
 
 __all__ = ["FeedBenchConfig", "run_feed_bench"]
 
@@ -96,8 +97,10 @@ async def _drive(call: Call, users: list[str], cfg: FeedBenchConfig, seconds: fl
     return lat, errors, time.perf_counter() - t0
 
 
-async def _http_load(url: str, concurrency: int, seconds: float) -> float:
-    """Closed-loop GETs of ``url`` for ``seconds``: requests per second."""
+async def _http_load(url: str, concurrency: int, seconds: float,
+                     sampler: CpuSampler | None = None) -> tuple[float, dict[str, float]]:
+    """Closed-loop GETs of ``url`` for ``seconds``: requests per second, and the CPU ms per request of
+    the ``sampler``'s processes."""
     import aiohttp
 
     done = 0
@@ -111,12 +114,15 @@ async def _http_load(url: str, concurrency: int, seconds: float) -> float:
                     if r.status == 200:
                         done += 1
 
+        if sampler is not None:
+            sampler.start()
         t0 = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return done / (time.perf_counter() - t0)
+        rps = done / (time.perf_counter() - t0)
+        return rps, sampler.per_request_ms(done) if sampler is not None else {}
 
 
-def _baseline(port: int, cfg: FeedBenchConfig) -> float:
+def _baseline(port: int, cfg: FeedBenchConfig) -> tuple[float, dict[str, float]]:
     from ray import serve
 
     @serve.deployment(name="empty", max_ongoing_requests=256, ray_actor_options={"num_cpus": 0})
@@ -127,9 +133,10 @@ def _baseline(port: int, cfg: FeedBenchConfig) -> float:
     serve.run(Empty.bind(), name="bench-baseline", route_prefix="/baseline")  # type: ignore[attr-defined]
     url = f"http://127.0.0.1:{port}/baseline"
     asyncio.run(_http_load(url, 8, 1.0))  # warm the proxy and the replica
-    rps = asyncio.run(_http_load(url, cfg.concurrency or 16, cfg.baseline_seconds))
+    sampler = CpuSampler({"proxy": PROXY, "replica": "ray::ServeReplica:bench-baseline:"})
+    rps, cpu = asyncio.run(_http_load(url, cfg.concurrency or 16, cfg.baseline_seconds, sampler))
     serve.delete("bench-baseline")
-    return rps
+    return rps, cpu
 
 
 def _inprocess(world: BenchWorld, cfg: FeedBenchConfig) -> dict[str, Any]:
@@ -203,7 +210,7 @@ def run_feed_bench(cfg: FeedBenchConfig, phase: Progress) -> dict[str, Any]:
     ranking = "inprocess"
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": port})
-        baseline = _baseline(port, cfg)
+        baseline, baseline_cpu = _baseline(port, cfg)
         phase(f"feed load ({cfg.via})", None)
         if cfg.via == "serve":
             from .feed_serve import resolve_ranking, run_serve_load
@@ -224,10 +231,15 @@ def run_feed_bench(cfg: FeedBenchConfig, phase: Progress) -> dict[str, Any]:
         "p99_ms": _pct(lat, 99),
         "baseline_rps": round(baseline, 1),
         "stage_p99_ms": {k: _pct(v, 99) for k, v in stages.items()},
+        "stage_mean_ms": {k: round(float(np.mean(v)), 3) for k, v in stages.items() if v},
         "freshness_p99_ms": _pct(res["fresh"], 99),
         "freshness_probes": len(res["fresh"]),
         # --via inprocess: this process's CPU time per page (pipeline + load generator + probe, all here)
         "cpu_ms_per_page": res.get("cpu_ms_per_page"),
+        # --via serve: CPU ms per request of the Serve proxy, the replica and this process (load generator
+        # and driver), read from /proc over the measured load; the baseline's the same way
+        "cpu_ms_per_request": res.get("cpu_ms_per_request"),
+        "baseline_cpu_ms_per_request": baseline_cpu,
         "requests": len(lat),
         "errors": res["errors"],
         "degraded_pages": int(sum(degraded)),  # personalized: false (a stage past its budget, ...)

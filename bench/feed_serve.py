@@ -20,6 +20,8 @@ from ray import serve
 from reelstack.heap import freeze_long_lived
 from serve.ingress import REPLICA_ENV
 
+from .procs import PROXY, CpuSampler
+
 __all__ = ["FeedBenchApp", "resolve_ranking", "run_serve_load"]
 
 
@@ -103,15 +105,19 @@ def run_serve_load(cfg: Any, port: int, cache_dir: str | None, ranking_mode: str
                 timings: dict[str, float] = body["timings"]
                 return {**timings, "_degraded": 0.0 if body["personalized"] else 1.0}
 
+            probes = [0]  # the probe's own requests (they count in the CPU per request)
+
             async def probe(stop: asyncio.Event, out: list[float]) -> None:
                 rng = random.Random(cfg.world.seed + 3)
                 while not stop.is_set():
                     user = rng.choice(users)
                     async with session.post(url, params={"user": user}) as r:
                         want = (await r.json())["version"]
+                    probes[0] += 1
                     t0 = time.perf_counter()
                     while True:
                         async with session.get(url, params={"user": user}) as r:
+                            probes[0] += 1
                             if ((await r.json())["version"] or 0) >= want:
                                 break
                     out.append((time.perf_counter() - t0) * 1000)
@@ -121,11 +127,14 @@ def run_serve_load(cfg: Any, port: int, cache_dir: str | None, ranking_mode: str
             stages: dict[str, list[float]] = {}
             stop = asyncio.Event()
             fresh: list[float] = []
+            sampler = CpuSampler({"proxy": PROXY, "replica": "ray::ServeReplica:feed-bench:"})
+            sampler.start()
             prober = asyncio.ensure_future(probe(stop, fresh))
             lat, errors, elapsed = await _drive(call, users, cfg, cfg.seconds, stages)
             stop.set()
             await prober
-            return {"lat": lat, "errors": errors, "elapsed": elapsed, "stages": stages, "fresh": fresh}
+            return {"lat": lat, "errors": errors, "elapsed": elapsed, "stages": stages, "fresh": fresh,
+                    "cpu_ms_per_request": sampler.per_request_ms(len(lat) + errors + probes[0])}
 
     try:
         return asyncio.run(main())

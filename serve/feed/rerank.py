@@ -187,7 +187,7 @@ def _best(rest: list[Item], prev: Item | None, creators: Counter[int], tags: Cou
             if fallback is None:
                 fallback = it
             continue
-        repeat = c_get(it.creator, 0) if it.creator >= 0 else 0
+        repeat: float = c_get(it.creator, 0) if it.creator >= 0 else 0
         if it.hashtags:
             repeat += tag_weight * max([t_get(h, 0) for h in it.hashtags])
         v = base * decay**repeat if repeat else base
