@@ -133,6 +133,7 @@ def _baseline(port: int, cfg: FeedBenchConfig) -> tuple[float, dict[str, float]]
     serve.run(Empty.bind(), name="bench-baseline", route_prefix="/baseline")  # type: ignore[attr-defined]
     url = f"http://127.0.0.1:{port}/baseline"
     asyncio.run(_http_load(url, 8, 1.0))  # warm the proxy and the replica
+    freeze_long_lived("baseline load generator")  # as for the feed's load (run_serve_load)
     sampler = CpuSampler({"proxy": PROXY, "replica": "ray::ServeReplica:bench-baseline:"})
     rps, cpu = asyncio.run(_http_load(url, cfg.concurrency or 16, cfg.baseline_seconds, sampler))
     serve.delete("bench-baseline")
