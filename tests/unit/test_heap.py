@@ -20,9 +20,9 @@ def test_freeze_moves_live_objects_out_of_the_collected_generations() -> None:
     gc.unfreeze()
     keep = [[i] for i in range(10_000)]  # tracked containers
     frozen = freeze_long_lived("test")
-    assert frozen == gc.get_freeze_count() >= len(keep)
+    assert frozen >= len(keep)  # (other threads may free frozen objects meanwhile: counts only go down)
     tracked = {id(o) for o in gc.get_objects()}
-    assert not any(id(x) in tracked for x in keep[:100])  # a full collection no longer walks them
+    assert not any(id(x) in tracked for x in keep)  # a full collection no longer walks them
 
 
 def test_freezer_refreezes_only_after_enough_growth() -> None:
@@ -35,5 +35,8 @@ def test_freezer_refreezes_only_after_enough_growth() -> None:
     assert first > 0
     assert not f.added(999)
     grown = [[i] for i in range(5_000)]
+    before = {id(o) for o in gc.get_objects()}
+    assert all(id(x) in before for x in grown)  # tracked: not frozen yet
     assert f.added(1)
-    assert gc.get_freeze_count() >= first + len(grown)
+    tracked = {id(o) for o in gc.get_objects()}
+    assert not any(id(x) in tracked for x in grown)
