@@ -94,10 +94,10 @@ class FeedService:
         self.ranker = ranker
         self.trending = trending
         self.features = features
-        self.video_stats = (VideoStatsCache(features, ttl_s=(config or FeedConfig()).video_stats_ttl_s)
-                            if features is not None else None)
         self.impressions = impressions
         self.config = config = config or FeedConfig()
+        # the feature store's per-video counts, by label, re-read after video_stats_ttl_s
+        self.video_stats = VideoStatsCache(features, ttl_s=config.video_stats_ttl_s) if features is not None else None
         self.rng = rng or random.Random()
         self.cursors = CursorCodec(config.cursor_secret)
         self.last_feeds = LastFeeds(ttl_s=config.last_feed_ttl_s, max_users=config.last_feed_users,
