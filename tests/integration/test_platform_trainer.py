@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from events import ModelVersionPublished, ViewEnded, open_log
+from events.log import read_in_time_order
 
 from .api_client import Api
 
@@ -29,21 +30,8 @@ from .api_client import Api
 async def _published(log_url: str, model: str = "online") -> list[ModelVersionPublished]:
     options: dict[str, Any] = {"readonly": True, "partitions": None} if log_url.startswith("file://") else {
         "partitions": None}
-    log = await open_log(log_url, **options)
-    found: list[ModelVersionPublished] = []
-    try:
-        for info in await log.partition_info():
-            offset = info.start
-            while offset < info.end:
-                records = await log.read(info.partition, offset, 5000)
-                if not records:
-                    break
-                found += [r.event for r in records
-                          if isinstance(r.event, ModelVersionPublished) and r.event.model == model]
-                offset = records[-1].offset + 1
-    finally:
-        await log.close()
-    return sorted(found, key=lambda e: e.ts)
+    return [e for e in await read_in_time_order(log_url, **options)
+            if isinstance(e, ModelVersionPublished) and e.model == model]
 
 
 def _snapshot_with(log_url: str, row: str, wait_s: float = 120.0) -> tuple[ModelVersionPublished, dict[str, Any]]:
