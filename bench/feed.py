@@ -2,8 +2,9 @@
 
 1. The world (``bench.feed_world``): N videos in the feed's catalogue + HNSW index (cached on disk,
    keyed by its parameters), U users warmed up through the real shard, features and trending folds.
-2. ``baseline_rps``: an empty one-deployment Serve app, driven closed-loop over HTTP on this machine
-   in the same run (the ceiling any Serve app here can reach): before and again after the feed's
+2. ``baseline_rps``: an empty one-deployment Serve app (with the replica settings the feed's replica
+   has, ``serve.ingress.REPLICA_ENV``), driven closed-loop over HTTP on this machine in the same run
+   (the ceiling any Serve app here can reach): before and again after the feed's
    load, and the mean of the two, so a host that speeds up or slows down meanwhile (a shared VM's
    neighbours) moves both sides of the ratio (``baseline_rps_runs`` has the two).
 3. The feed under load: open loop at ``--rate`` requests/s (latency counted from each request's
@@ -127,7 +128,11 @@ async def _http_load(url: str, concurrency: int, seconds: float,
 def _baseline(port: int, cfg: FeedBenchConfig) -> tuple[float, dict[str, float]]:
     from ray import serve
 
-    @serve.deployment(name="empty", max_ongoing_requests=256, ray_actor_options={"num_cpus": 0})
+    from serve.ingress import REPLICA_ENV
+
+    # the replica settings the feed's replica runs with (the platform's), so the ratio compares the apps
+    @serve.deployment(name="empty", max_ongoing_requests=256,
+                      ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": dict(REPLICA_ENV)}})
     class Empty:
         async def __call__(self, request: Any) -> str:
             return "ok"
