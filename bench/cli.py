@@ -161,8 +161,8 @@ _register_feed()
 def projections_bench(store_url: str, n_events: int, projection: str, partitions: int, batch_size: int | None,
                       seed: int, profile: bool, as_json: bool) -> None:
     """Fold throughput: rebuild a view from offset 0 of a fresh file log into the store (fold_eps)."""
-    from projections.cli import configure_logging
     from projections.errors import ProjectionsError
+    from reelstack.logs import configure_logging
 
     from .projections import ProjBenchConfig, run_projection_bench
 

@@ -153,7 +153,7 @@ def pipeline_command(
     """Upload -> published time of a generated clip through the pipeline (approving moderation port)."""
     import json
 
-    from projections.cli import configure_logging
+    from reelstack.logs import configure_logging
 
     configure_logging("warning")  # stdout carries the figures only
     result = run_pipeline_bench(seconds, width, height, runs, cpus, keep)

@@ -24,19 +24,6 @@ def moderation() -> None:
     """Content safety: backlog and review queue."""
 
 
-def _quiet_logs() -> None:
-    """Log lines (warnings and worse) go to stderr, so stdout stays the command's output."""
-    import logging
-    import sys
-
-    import structlog
-
-    structlog.configure(
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
-    )
-
-
 async def _load(log_url: str | None, store_url: str | None, replay: bool, limit: int) -> Any:
     from events.ids import now_us
     from projections import catalog
@@ -77,9 +64,10 @@ def backlog_command(
     """Videos waiting in moderation (fail closed while scoring is down) and the review queue's age."""
     from events import EventsError
     from projections.errors import ProjectionsError
+    from reelstack.logs import configure_logging
     from reelstack.settings import SettingsError
 
-    _quiet_logs()
+    configure_logging("warning")  # stdout carries the report
     try:
         b = asyncio.run(_load(log_url, store_url, replay, limit))
     except (EventsError, ProjectionsError, SettingsError) as exc:

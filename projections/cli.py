@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from events import EventLog, EventsError
+from reelstack.logs import configure_logging
 
 from .admin import open_log_for_views, rebuild_view, run_views, tune_gc, view_status
 from .base import Projection
@@ -29,7 +30,7 @@ from .registry import PROJECTION_MODULES, all_projections, get_projection
 from .runner import DEFAULT_BATCH, rebuild_together
 from .store import ViewStore, open_store
 
-__all__ = ["configure_logging", "projections", "rebuild_views"]
+__all__ = ["projections", "rebuild_views"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -40,19 +41,6 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     except (ProjectionsError, EventsError) as exc:
         raise click.ClickException(str(exc)) from exc
-
-
-def configure_logging(level: str) -> None:
-    """Log lines go to stderr, so stdout stays the command's output (tables, JSON)."""
-    import logging
-    import sys
-
-    import structlog
-
-    structlog.configure(
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper(), logging.INFO)),
-    )
 
 
 def _urls(log_url: str | None, store_url: str | None) -> tuple[str, str, int]:

@@ -13,6 +13,9 @@ __all__ = ["main"]
 @click.version_option(__version__, prog_name="reel")
 def main() -> None:
     """Reelstack: an event-sourced short-video platform on Ray."""
+    from .logs import configure_logging
+
+    configure_logging("info")  # to stderr: stdout is each command's output
 
 
 def _register() -> None:
