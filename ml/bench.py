@@ -41,7 +41,7 @@ def bench_ann(
     seed: int = 0,
 ) -> dict[str, Any]:
     """Build an HNSW index over ``items`` clustered vectors; recall@k vs exact search and query p99."""
-    from .ann import HnswIndex, exact_top_k, recall_at_k
+    from .ann import AnnIndex, exact_top_k, recall_at_k
 
     vecs = clustered_vectors(items, dim, seed=seed)
     rng = np.random.default_rng(seed + 1)
@@ -49,15 +49,13 @@ def bench_ann(
         np.float32
     ) / np.sqrt(dim)
     q /= np.linalg.norm(q, axis=1, keepdims=True)
-    idx = HnswIndex(
-        dim, max_elements=items, m=m, ef_construction=ef_construction, ef=ef, threads=threads, seed=seed
-    )
+    idx = AnnIndex(dim, capacity=items, m=m, ef_construction=ef_construction, ef=ef, threads=threads, seed=seed)
     t0 = time.perf_counter()
     step = 100_000
     for s in range(0, items, step):
         idx.add(np.arange(s, min(items, s + step)), vecs[s : s + step])
     build_s = time.perf_counter() - t0
-    idx._index.set_num_threads(1)  # one query = one thread, as a serving replica answers it
+    idx.set_threads(1)  # one query = one thread, as a serving replica answers it
     found, lat = [], []
     for i in range(queries):
         t = time.perf_counter()

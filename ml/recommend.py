@@ -27,7 +27,7 @@ from projections import features as fs
 from projections import trending as tr
 from projections.base import DictView, apply
 
-from .ann import HnswIndex
+from .ann import AnnIndex
 from .content import TextEncoder, VideoCatalog, VideoContent, content_matrix
 from .history import Interaction, Outcome, interactions, outcomes
 from .ranker import Blend, MultiTaskRanker, RankerEnsemble
@@ -135,7 +135,7 @@ class PlatformState:
     cooc: sp.csr_matrix
     tower: TwoTower
     video_vecs: np.ndarray
-    index: HnswIndex
+    index: AnnIndex
     trend_top: list[int]
     trend_scores: np.ndarray
     trend24_scores: np.ndarray
@@ -238,7 +238,7 @@ class PlatformState:
         tower.cpu().eval()
         with torch.inference_mode():
             vecs = tower.video_vectors(torch.as_tensor(id_rows), torch.as_tensor(content)).numpy()
-        index = HnswIndex(vecs.shape[1], max_elements=max(n, 1))
+        index = AnnIndex(vecs.shape[1], capacity=max(n, 1), m=16, ef_construction=200, ef=200)
         index.add(np.arange(n), vecs)
         t6s = np.array([tr.video_score(t6, v, now_us=now_us) for v in videos])
         t24s = np.array([tr.video_score(t24, v, now_us=now_us, config=cfg24) for v in videos])
@@ -299,10 +299,10 @@ class PlatformState:
         out: dict[int, dict[str, float]] = defaultdict(dict)
         uvec = self.user_vector(user, cfg)
         if uvec is not None:
-            rows, dist = self.index.query(uvec, cfg.ann_k + len(exclude))
-            for r, d in zip(rows, dist, strict=True):
-                if int(r) not in exclude:
-                    out[int(r)]["ann"] = 1.0 - float(d)
+            rows, sims = self.index.query(uvec, cfg.ann_k + len(exclude))
+            for r, s in zip(rows.tolist(), sims.tolist(), strict=True):
+                if r not in exclude:
+                    out[r]["ann"] = s
         cooc = self.cooc_scores(user)
         if cooc is not None:
             for r in np.argsort(-cooc)[: cfg.cooc_k + len(exclude)]:

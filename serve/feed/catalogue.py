@@ -35,10 +35,9 @@ from events.schema import (
     VideoPublished,
     VideoRemoved,
 )
+from ml.ann import AnnIndex
 from projections.catalog import normalize_hashtags
 from projections.moderation import DEMOTE_AFTER
-
-from .ann import AnnIndex
 
 __all__ = [
     "Catalogue", "CatalogueParams", "CatalogueRetriever", "Details", "VideoEncoder", "is_catalogue_event",

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml.ann import HnswIndex, exact_top_k, recall_at_k
+from ml.ann import AnnIndex, exact_top_k, recall_at_k
 from ml.bench import clustered_vectors
 from ml.online import Labelled, OnlineConfig, OnlineTrainer, online_vs_frozen
 
 
 def test_hnsw_recall_incremental_add_and_delete() -> None:
     vecs = clustered_vectors(3000, 16, clusters=30, seed=0)
-    idx = HnswIndex(16, max_elements=100, ef=100)  # grows on demand
+    idx = AnnIndex(16, capacity=100, ef=100)  # grows on demand
     idx.add(np.arange(2000), vecs[:2000])
     idx.add(np.arange(2000, 3000), vecs[2000:])
     assert len(idx) == 3000
