@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import math
 import random
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -39,7 +39,7 @@ __all__ = ["PERSONAL_SOURCES", "Item", "exploration_slots", "explore_pool", "rec
 PERSONAL_SOURCES = frozenset({"ann", "following", "affinity"})
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # identity: the page's list.remove compares items, by value it built tuples
 class Item:
     label: int
     video_id: str
@@ -133,8 +133,10 @@ def rerank(items: Sequence[Item], count: int, *, explore_share: float,
     rest = sorted((it for it in items if it.label not in explore_ids), key=lambda it: -it.score)
     rest = rest[: max(8 * count, 40)]
     page: list[Item] = []
-    creators: Counter[int] = Counter()
-    tags: Counter[int] = Counter()
+    # picks per creator and per hashtag, every key of the shortlist present (``_best`` reads them with a
+    # plain lookup); exploration picks add their own keys
+    creators = dict.fromkeys((it.creator for it in rest), 0)
+    tags = dict.fromkeys(chain.from_iterable(it.hashtags for it in rest), 0)
     prev: Item | None = None
     owed = 0  # exploration slots reached but not yet filled (the pick would have repeated its neighbour)
     for pos in range(min(count, len(items))):
@@ -160,23 +162,25 @@ def rerank(items: Sequence[Item], count: int, *, explore_share: float,
         if pick is None:
             break
         page.append(pick)
-        creators[pick.creator] += 1
+        creators[pick.creator] = creators.get(pick.creator, 0) + 1
         for h in pick.hashtags:
-            tags[h] += 1
+            tags[h] = tags.get(h, 0) + 1
         prev = pick
     return page
 
 
-def _best(rest: list[Item], prev: Item | None, creators: Counter[int], tags: Counter[int], lo: float,
+def _best(rest: list[Item], prev: Item | None, creators: Mapping[int, int], tags: Mapping[int, int], lo: float,
           span: float, decay: float, tag_weight: float = 0.25) -> Item | None:
     """The best non-conflicting item of ``rest`` (sorted best score first) by diversity-scaled value, or
     the first conflicting one when none fits. The scaling never raises a value when ``decay <= 1``, so the
-    scan stops at the first item whose unscaled value cannot beat the best found: usually a few items."""
+    scan stops at the first item whose unscaled value cannot beat the best found: usually a few items.
+    ``creators`` and ``tags`` (earlier picks) must answer every creator and hashtag of ``rest`` (a
+    ``Counter``, or a dict with a 0 for each)."""
     best: Item | None = None
     best_v = -1.0
     fallback: Item | None = None
     bounded = decay <= 1.0
-    c_get, t_get = creators.get, tags.get  # .get: a Counter's missing key costs a Python-level __missing__
+    c_of, t_of = creators.__getitem__, tags.__getitem__
     p_creator = prev.creator if prev is not None and prev.creator >= 0 else None
     p_sound = prev.sound if prev is not None and prev.sound >= 0 else None
     for it in rest:
@@ -187,9 +191,9 @@ def _best(rest: list[Item], prev: Item | None, creators: Counter[int], tags: Cou
             if fallback is None:
                 fallback = it
             continue
-        repeat: float = c_get(it.creator, 0) if it.creator >= 0 else 0
+        repeat: float = c_of(it.creator) if it.creator >= 0 else 0
         if it.hashtags:
-            repeat += tag_weight * max([t_get(h, 0) for h in it.hashtags])
+            repeat += tag_weight * max(map(t_of, it.hashtags))
         v = base * decay**repeat if repeat else base
         if v > best_v:
             best, best_v = it, v
