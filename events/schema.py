@@ -281,6 +281,9 @@ class Impression(EventBase, frozen=True, kw_only=True):
     position: NonNeg
     source: ShortText = "unknown"
     experiment: dict[str, str] = {}
+    # the candidate source's retrieval score (the ranker's ``retrieval`` feature) when the feed logged
+    # it; None where it was not recorded (impressions posted by clients, older logs)
+    retrieval: float | None = None
 
 
 class ViewEnded(EventBase, frozen=True, kw_only=True):

@@ -54,13 +54,15 @@ def snapshot_examples(
         if exposure and e.video_id not in seen[e.user_id]:  # type: ignore[union-attr]
             uid, vid = e.user_id, e.video_id  # type: ignore[union-attr]
             source = e.source if isinstance(e, Impression) else "unknown"
-            vids, srcs = [vid], [source]
+            logged = e.retrieval if isinstance(e, Impression) else None  # the feed's retrieval score
+            vids, srcs, rets = [vid], [source], [logged]
             for _ in range(n_neg if published else 0):
                 neg = published[int(rng.integers(len(published)))]
                 if neg in live and neg not in seen[uid] and neg not in vids:
                     vids.append(neg)
                     srcs.append("unknown")
-            x, keep = state.rows(uid, vids, srcs, e.ts)  # the state before ``e`` is folded
+                    rets.append(None)
+            x, keep = state.rows(uid, vids, srcs, e.ts, rets)  # the state before ``e`` is folded
             cat = state.catalogue
             for j, i in enumerate(keep):
                 rows.append({"ts": e.ts, "user_id": uid, "video_id": vids[i],

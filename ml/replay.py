@@ -13,8 +13,9 @@ training rows and its serving rows come from one feature builder; snapshot *befo
 exposure and nothing at or after it can leak into its row (``ml.dataset``).
 
 Two columns are not in any fold: ``src_*`` (which retrieval source offered the video) comes from the
-``Impression``'s ``source``; ``retrieval`` (the source's score) is not recorded by ``Impression``, so
-``retrieval_score`` recomputes it as ``serve.feed.service`` sets it where the state allows — ``ann``:
+``Impression``'s ``source``; ``retrieval`` (the source's score) is the ``Impression``'s ``retrieval``
+where the feed recorded it, and otherwise (older logs, client-posted impressions) ``retrieval_score``
+recomputes it as ``serve.feed.service`` sets it where the state allows — ``ann``:
 the user-vector similarity the HNSW query returns; ``following``: 0.6 - 0.01 x the creator's rank in
 the user's follows; ``affinity``: 0.5 - 0.02 x the rank of the video's hashtag (then sound) among
 the user's top ones; ``fresh``: 0.05 — and, for ``trending`` (its rank in a list this replay does
@@ -112,10 +113,11 @@ class FeedReplay:
             return view_of(new_state(user_id, self.params), self.params, known=False)
         return view_of(state, self.params)
 
-    def rows(self, user_id: str, videos: Sequence[str], sources: Sequence[str],
-             now_us: int) -> tuple[npt.NDArray[np.float32], list[int]]:
+    def rows(self, user_id: str, videos: Sequence[str], sources: Sequence[str], now_us: int,
+             retrievals: Sequence[float | None] | None = None) -> tuple[npt.NDArray[np.float32], list[int]]:
         """``build_rows`` for ``user_id`` x the catalogued ones of ``videos`` at ``now_us``, as the feed
-        builds them; returns the rows and the indices (into ``videos``) they belong to."""
+        builds them; returns the rows and the indices (into ``videos``) they belong to. ``retrievals``:
+        the retrieval score the feed logged per video (None where it did not: recomputed)."""
         cat, cfg = self.catalogue, self.config
         keep = [i for i, v in enumerate(videos) if cat.label(v) is not None]
         view = self.view(user_id)
@@ -126,7 +128,10 @@ class FeedReplay:
         stats = [self.store.get("v:" + esc(c.video_id)) for c in cands]
         x = build_rows(cat, cands, view, user, stats, user_vec=uvec, now_us=now_us)
         for j, i in enumerate(keep):
-            if sources[i] in _FEED_SOURCES:
+            logged = retrievals[i] if retrievals is not None else None
+            if sources[i] in _FEED_SOURCES and logged is not None:
+                x[j, COL["retrieval"]] = logged
+            elif sources[i] in _FEED_SOURCES:
                 x[j, COL["retrieval"]] = retrieval_score(sources[i], float(x[j, COL["sim"]]), cat,
                                                          cands[j].label, view, user, cfg)
             else:

@@ -16,6 +16,7 @@ class FeedItem(msgspec.Struct, frozen=True, kw_only=True):
     source: str  # ann | following | affinity | trending | fresh | last_feed | trending_region | ...
     score: float
     explore: bool = False  # shown in an exploration slot
+    retrieval: float = 0.0  # the candidate source's score (logged with the Impression)
 
 
 class FeedPage(msgspec.Struct, frozen=True, kw_only=True):

@@ -52,6 +52,7 @@ class Item:
     completes: int = 0
     views: int = 0
     explore: bool = False  # chosen for an exploration slot
+    retrieval: float = 0.0  # the candidate source's score (what the page's Impression records)
 
 
 def exploration_slots(count: int, share: float, rng: random.Random | None = None) -> list[int]:

@@ -324,13 +324,14 @@ class FeedService:
         is_recent = (cat.published_us[labels] >= recent).tolist()
         ids, tags = cat.video_ids, cat.hashtags
         out = []
-        for label, creator, sound, code, s, c, v, rec in zip(
+        for label, creator, sound, code, s, c, v, rec, r in zip(
                 labels.tolist(), cat.creator[labels].tolist(), cat.sound[labels].tolist(),
-                cols.codes[idx].tolist(), scores.tolist(), completes, views, is_recent, strict=True):
+                cols.codes[idx].tolist(), scores.tolist(), completes, views, is_recent,
+                cols.retrieval[idx].tolist(), strict=True):
             # positional (a keyword call costs more, per item): label, video_id, creator, sound, hashtags,
-            # score, source, new, completes, views
+            # score, source, new, completes, views, explore, retrieval
             out.append(Item(label, ids[label], creator, sound, tags[label], s, SOURCE_NAMES[code],
-                            v < new_views and rec, c, v))
+                            v < new_views and rec, c, v, False, r))
         return out
 
     def _explore_share(self, view: UserView, ctx: FeedContext) -> float:
@@ -391,7 +392,8 @@ class FeedService:
         base = page_no * count
         items = [FeedItem(video_id=it.video_id, creator_id=cat.creator_of(it.label),
                           sound_id=cat.sound_of(it.label), hashtags=cat.hashtags_of(it.label),
-                          position=base + i, source=it.source, score=round(it.score, 6), explore=it.explore)
+                          position=base + i, source=it.source, score=round(it.score, 6), explore=it.explore,
+                          retrieval=round(it.retrieval, 6))
                  for i, it in enumerate(page)]
         shown = [it.video_id for it in items]
         self.last_feeds.record(user_id, shown, leftovers)
@@ -399,7 +401,7 @@ class FeedService:
         if self.impressions is not None and items:
             events = [Impression(event_id=new_event_id(), ts=now, user_id=user_id, video_id=it.video_id,
                                  request_id=request_id, position=it.position, source=it.source,
-                                 experiment=dict(ctx.experiment)) for it in items]
+                                 experiment=dict(ctx.experiment), retrieval=it.retrieval) for it in items]
             if cfg.await_impressions:
                 await self._append(events)
             else:

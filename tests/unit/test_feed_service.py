@@ -120,11 +120,13 @@ async def test_pages_log_impressions_and_never_repeat() -> None:
     svc = w.service(config=FeedConfig(await_impressions=True))
     w.register("u")
     seen: list[str] = []
+    scores: list[float] = []
     cursor = None
     for page_no in range(4):
         page = await svc.get_page("u", 10, cursor, context=FeedContext(experiment={"explore": "b"}))
         cursor = page.cursor
         seen += [i.video_id for i in page.items]
+        scores += [i.retrieval for i in page.items]
         assert [i.position for i in page.items] == list(range(page_no * 10, page_no * 10 + 10))
         assert page.prefetch and not set(page.prefetch) & {i.video_id for i in page.items}
         assert set(page.timings_ms) >= {"state", "retrieval", "ranking", "rerank", "page", "total"}
@@ -133,6 +135,15 @@ async def test_pages_log_impressions_and_never_repeat() -> None:
     imps = [e for e in w.events if isinstance(e, Impression) and e.user_id == "u"]
     assert [e.video_id for e in imps] == seen
     assert all(e.experiment == {"explore": "b"} and e.request_id for e in imps)
+    # each impression records its candidate source's retrieval score (the ranker's training column)
+    assert [e.retrieval for e in imps] == scores
+    by_source: dict[str, list[float]] = {}
+    for e in imps:
+        assert e.retrieval is not None
+        by_source.setdefault(e.source, []).append(e.retrieval)
+    assert set(by_source) <= {"trending", "fresh"}  # a new user: no personal sources yet
+    assert all(r == 0.05 for r in by_source.get("fresh", []))
+    assert all(0.0 < r <= 0.451 for r in by_source.get("trending", []))
 
 
 async def test_cursor_is_signed_and_bound_to_its_user() -> None:

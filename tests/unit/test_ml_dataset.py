@@ -105,3 +105,24 @@ def test_negative_samples_are_published_unseen_videos_at_that_time() -> None:
     for r in snapshot_examples(_tiny(), negatives=5, seed=1):
         if r["sampled"]:
             assert r["video_id"] in {"v2", "v3"} or r["ts"] < 100
+
+
+def test_a_retrieval_score_the_feed_logged_is_the_row_s_retrieval_column() -> None:
+    events = _log()
+    imps = [i for i, e in enumerate(events) if isinstance(e, Impression) and e.source == "trending"]
+    # trending: the replay cannot recompute the rank-based score (it takes the range's middle)
+    logged = {i: 0.123 + 0.001 * k for k, i in enumerate(imps)}
+    with_score = [msgspec.structs.replace(e, retrieval=logged[i]) if i in logged else e for i, e in enumerate(events)]
+    by_key = {(r["user_id"], r["video_id"], r["ts"]): r for r in snapshot_examples(with_score)}
+    without = {(r["user_id"], r["video_id"], r["ts"]): r for r in snapshot_examples(events)}
+    checked = 0
+    for i in imps:
+        e = with_score[i]
+        key = (e.user_id, e.video_id, e.ts)  # type: ignore[union-attr]
+        if key in by_key:
+            assert by_key[key]["x"][COL["retrieval"]] == np.float32(logged[i])
+            assert without[key]["x"][COL["retrieval"]] == np.float32(0.45 * 0.5 + 1e-3)  # recomputed
+            rest = [c for c in range(len(FEATURES)) if c != COL["retrieval"]]
+            np.testing.assert_array_equal(by_key[key]["x"][rest], without[key]["x"][rest])
+            checked += 1
+    assert checked >= 3
