@@ -32,7 +32,7 @@ import numpy as np
 
 from reelstack.heap import freeze_long_lived
 
-from .feed_world import BenchWorld, WorldSpec, build_catalogue
+from .feed_world import BenchWorld, WorldSpec, bench_ranker, build_catalogue
 from .procs import PROXY, CpuSampler
 
 __all__ = ["FeedBenchConfig", "run_feed_bench"]
@@ -50,6 +50,7 @@ class FeedBenchConfig:
     count: int = 10
     via: str = "inprocess"
     ranking: str = "auto"  # --via serve: "deployment" (a Serve hop), "inprocess" (in the replica), "auto"
+    ranker: str = "prior"  # where the bench ranks in-process: prior | network | an artifact URI (bench_ranker)
     cache_dir: str | None = None
     baseline_seconds: float = 5.0
     probe_every_s: float = 0.25
@@ -148,9 +149,9 @@ def _baseline(port: int, cfg: FeedBenchConfig) -> tuple[float, dict[str, float]]
 
 
 def _inprocess(world: BenchWorld, cfg: FeedBenchConfig) -> dict[str, Any]:
-    from serve.feed import FeedConfig, FeedService, PriorRanker, ViewFeatures, ViewTrending
+    from serve.feed import FeedConfig, FeedService, ViewFeatures, ViewTrending
 
-    svc = FeedService(world.catalogue, states=world.states, ranker=PriorRanker(),
+    svc = FeedService(world.catalogue, states=world.states, ranker=bench_ranker(cfg.ranker),
                       trending=ViewTrending(world.trending), features=ViewFeatures(world.features),
                       impressions=world, config=FeedConfig(), rng=random.Random(cfg.world.seed))
     cursors: dict[str, str | None] = {}
@@ -262,6 +263,8 @@ def run_feed_bench(cfg: FeedBenchConfig, phase: Progress) -> dict[str, Any]:
         "concurrency": cfg.concurrency,
         "via": cfg.via,
         "ranking": ranking if cfg.via == "serve" else "inprocess",
+        # what ranked: --ranker in-process; the deployment ranks with the published model (prior until one is)
+        "ranker": cfg.ranker if ranking == "inprocess" else "deployment",
         "catalog": cfg.world.catalog,
         "users": cfg.world.users,
         "catalogue_build_s": round(build_s, 1),

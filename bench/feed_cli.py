@@ -27,11 +27,15 @@ __all__ = ["feed_command"]
               show_default=True,
               help="--via serve: rank in the serve.ranking deployment or in the replica; auto: what the "
                    "platform does (REEL_RANKING_MODE's default: a deployment only when the cluster has GPUs).")
+@click.option("--ranker", default="prior", show_default=True,
+              help="What ranks where the bench ranks in-process: prior (the platform's ranker until the trainer "
+                   "publishes a model), network (the served multi-task network with initial weights: its CPU "
+                   "cost) or a ranker artifact URI (reel train ranker).")
 @click.option("--cache-dir", default="~/.cache/reelstack/bench-feed", show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def feed_command(catalog: int, users: int, rate: float | None, concurrency: int | None, seconds: float,
-                 count: int, via: str, ranking: str, cache_dir: str, seed: int, as_json: bool) -> None:
+                 count: int, via: str, ranking: str, ranker: str, cache_dir: str, seed: int, as_json: bool) -> None:
     """Feed p50/p99 and throughput against an empty Serve app's baseline_rps; freshness of a like."""
     from .cli import _phases
     from .feed import FeedBenchConfig, run_feed_bench
@@ -39,9 +43,12 @@ def feed_command(catalog: int, users: int, rate: float | None, concurrency: int 
 
     if (rate is None) == (concurrency is None):
         raise click.UsageError("give exactly one of --rate (open loop) or --concurrency (closed loop)")
+    if ranker != "prior" and via == "serve" and ranking == "deployment":
+        raise click.UsageError("--ranker picks what ranks in-process; the ranking deployment serves the published "
+                               "model: use --ranking inprocess (or auto on a CPU-only machine) with --ranker")
     cfg = FeedBenchConfig(world=WorldSpec(catalog=catalog, users=users, seed=seed), rate=rate,
                           concurrency=concurrency, seconds=seconds, count=count, via=via, cache_dir=cache_dir,
-                          ranking=ranking)
+                          ranking=ranking, ranker=ranker)
     with _phases() as phase:
         result = run_feed_bench(cfg, phase)
     if as_json:

@@ -28,11 +28,12 @@ __all__ = ["FeedBenchApp", "resolve_ranking", "run_serve_load"]
 @serve.deployment(name="feed-bench", max_ongoing_requests=256,
                   ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": REPLICA_ENV}})
 class FeedBenchApp:
-    def __init__(self, spec: Any, cache_dir: str | None, ranking: Any, count: int, config: Any = None) -> None:
-        from serve.feed import FeedConfig, FeedService, PriorRanker, ViewFeatures, ViewTrending
+    def __init__(self, spec: Any, cache_dir: str | None, ranking: Any, count: int, config: Any = None,
+                 ranker: str = "prior") -> None:
+        from serve.feed import FeedConfig, FeedService, ViewFeatures, ViewTrending
         from serve.ranking import ServeRanker
 
-        from .feed_world import BenchWorld, build_catalogue
+        from .feed_world import BenchWorld, bench_ranker, build_catalogue
 
         def phase(name: str, total: int | None) -> Any:
             return lambda n: None
@@ -43,8 +44,8 @@ class FeedBenchApp:
         self.count = count
         self.rng = random.Random(spec.seed + 5)
         self.cursors: dict[str, str | None] = {}
-        ranker = ServeRanker(ranking) if ranking is not None else PriorRanker()
-        self.svc = FeedService(catalogue, states=self.world.states, ranker=ranker,
+        self.svc = FeedService(catalogue, states=self.world.states,
+                               ranker=ServeRanker(ranking) if ranking is not None else bench_ranker(ranker),
                                trending=ViewTrending(self.world.trending),
                                features=ViewFeatures(self.world.features), impressions=self.world,
                                config=config or FeedConfig(), rng=random.Random(spec.seed))
@@ -89,7 +90,7 @@ def run_serve_load(cfg: Any, port: int, cache_dir: str | None, ranking_mode: str
 
     # the feed's knobs as the platform's ingress takes them (REEL_FEED_CONFIG, a JSON file of FeedConfig fields)
     app = FeedBenchApp.bind(cfg.world, cache_dir, ranking, cfg.count,  # type: ignore[attr-defined]
-                            feed_config(load_settings()))
+                            feed_config(load_settings()), cfg.ranker)
     serve.run(app, name="feed-bench", route_prefix="/bench-feed")
     url = f"http://127.0.0.1:{port}/bench-feed"
     users = [f"u{k:06d}" for k in range(cfg.world.users)]

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +27,7 @@ from projections import trending as tr
 from projections.base import DictView, apply
 from serve.feed import Catalogue, CatalogueParams, Details, LocalUserStates
 
-__all__ = ["BenchWorld", "WorldSpec", "build_catalogue"]
+__all__ = ["BenchWorld", "WorldSpec", "bench_ranker", "build_catalogue"]
 
 Progress = Callable[[str, int | None], Callable[[int], None]]
 REGIONS = ("GB", "US", "DE", "BR", "IN", "JP")
@@ -183,3 +184,23 @@ class BenchWorld:
 
     def learn(self, video_ids: Iterable[str]) -> None:
         self.apply(self._learn(v for v in video_ids if self.states.directory.get(v) is None))
+
+
+def bench_ranker(spec: str) -> Any:
+    """The ranker of ``reel bench feed --ranker spec``: ``prior`` (the platform's ranker until the trainer
+    publishes a model), ``network`` (the served network, ``ml.ranker.MultiTaskRanker`` over the feed's
+    rows, with its initial weights: what scoring a page costs, not what it is worth, since the bench
+    world has no training log), or a ranker artifact's URI (what ``reel train ranker`` publishes)."""
+    from serve.feed.scoring import PriorRanker, TorchRanker, load_ranker
+
+    if spec == "prior":
+        return PriorRanker()
+    if spec == "network":
+        import torch
+
+        from ml.ranker import MultiTaskRanker, RankerConfig
+        from serve.feed.features import FEATURES
+
+        torch.manual_seed(0)
+        return TorchRanker(MultiTaskRanker(len(FEATURES), RankerConfig()), version="initial")
+    return load_ranker(spec)
