@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, redirect_stdout
 
 import click
 from rich.console import Console
@@ -26,9 +27,12 @@ def bench() -> None:
 
 @contextmanager
 def _phases() -> Iterator[Callable[[str, int | None], Callable[[int], None]]]:
-    """Progress bars on stderr, one per phase (hidden when stderr is not a terminal)."""
+    """Progress bars on stderr, one per phase (hidden when stderr is not a terminal). Whatever else prints
+    to stdout meanwhile (Ray's forwarded worker and raylet lines) goes to stderr too: stdout carries the
+    command's figures only, printed after the run."""
     console = Console(stderr=True)
     with ExitStack() as stack:
+        stack.enter_context(redirect_stdout(sys.stderr))
         bar = stack.enter_context(Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=console, disable=not console.is_terminal,
