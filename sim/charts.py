@@ -34,13 +34,20 @@ def write_charts(results: dict[str, Any], out_dir: Path) -> list[str]:
         sweep.sort(key=lambda p: p["concurrency"])
         cs = [p["concurrency"] for p in sweep]
         fig, ax = plt.subplots(figsize=(6, 4))
-        ax.plot(cs, [p["rps"] for p in sweep], "o-", label="feed (Serve, ranking deployment)")
+        where = {"inprocess": "ranked in the replica", "deployment": "ranking deployment"}
+        ranked = where.get(str(sweep[0].get("ranking")), str(sweep[0].get("ranking", "?")))
+        ranker = sweep[0].get("ranker")
+        label = f"feed (Serve, {ranked}" + (f", {ranker} ranker" if ranker and ranker != "deployment" else "") + ")"
+        ax.plot(cs, [p["rps"] for p in sweep], "o-", label=label)
         ax.plot(cs, [p.get("baseline_rps", 0) for p in sweep], "s--", label="empty Serve app (baseline)")
+        ax.plot(cs, [0.8 * p.get("baseline_rps", 0) for p in sweep], ":", color="gray",
+                label="target: 0.8 x baseline")
         ax.set_xscale("log", base=2)
         ax.set_xlabel("concurrent clients")
         ax.set_ylabel("requests / s")
         ax.set_title(f"Feed throughput vs concurrency ({results.get('cpus')} cores)")
-        ax.legend()
+        ax.set_ylim(0, 1.45 * max([p.get("baseline_rps", 0) for p in sweep] + [p["rps"] for p in sweep]))
+        ax.legend(loc="upper left", fontsize=8)  # above the lines: the y range leaves room
         save(fig, "feed_throughput.png")
         fig, ax = plt.subplots(figsize=(6, 4))
         ax.plot(cs, [p["p50_ms"] for p in sweep], "o-", label="p50")
