@@ -5,7 +5,8 @@
    they are resumed and stops when every partition's last record is applied: ``apply_eps``;
 3. freshness: probe events appended one at a time (while a background writer adds ``load_eps``
    interactions per second), timed from ``append`` returning to the owning shard having applied it;
-4. ``get_state`` latency: sequential reads of random users through the ``ShardRouter``.
+4. ``get_state`` latency: sequential reads of random users through the ``ShardRouter``, then empty
+   actor calls (``ping``); the CPU per call of the caller and of the shard actors for each.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from events.ids import now_us
 from events.log import EventLog, open_log
 from events.schema import Event, VideoDetailsSubmitted
 
+from .procs import CpuSampler
 from .workload import generate
 
 __all__ = ["ShardBenchConfig", "run_shard_bench"]
@@ -138,16 +140,23 @@ async def _run(cfg: ShardBenchConfig, root: Path, phase: Phase) -> dict[str, Any
 
             users = [f"u{rng.randrange(cfg.users):07d}" for _ in range(cfg.reads)]
             reads: list[float] = []
-            pings: list[float] = []  # the floor: an empty actor call, interleaved with the reads
+            pings: list[float] = []  # the floor: an empty actor call, after the reads
+            # CPU per call of the caller (this process) and of the shard actors, from /proc
+            sampler = CpuSampler({"shards": "ray::UserShard"})
             tick = phase("get_state", cfg.reads)
+            sampler.start()
             for u in users:
                 t = time.perf_counter()
                 await router.get_state(u)
                 reads.append(time.perf_counter() - t)
+                tick(1)
+            read_cpu = sampler.per_request_ms(len(users))
+            sampler.start()
+            for u in users:
                 t = time.perf_counter()
                 await router.handle(u).ping.remote()
                 pings.append(time.perf_counter() - t)
-                tick(1)
+            ping_cpu = sampler.per_request_ms(len(users))
         finally:
             for h in handles:
                 ray.kill(h, no_restart=True)
@@ -162,6 +171,9 @@ async def _run(cfg: ShardBenchConfig, root: Path, phase: Phase) -> dict[str, Any
         "freshness_max_ms": round(max(fresh) * 1e3, 2),
         "ray_call_p50_ms": round(_pct(pings, 0.50) * 1e3, 3),
         "ray_call_p99_ms": round(_pct(pings, 0.99) * 1e3, 3),
+        # CPU ms per call: the caller ("load_generator": this process) and the shard actors
+        "get_state_cpu_ms": {("caller" if k == "load_generator" else k): v for k, v in read_cpu.items()},
+        "ray_call_cpu_ms": {("caller" if k == "load_generator" else k): v for k, v in ping_cpu.items()},
         "events": cfg.events, "events_applied": applied, "users": cfg.users, "videos": cfg.videos,
         "shards": cfg.shards, "partitions": cfg.partitions, "dim": cfg.dim, "probes": cfg.probes,
         "background_events_during_probes": loaded, "reads": cfg.reads, "shards_ready_s": round(ready_s, 2),
