@@ -51,6 +51,7 @@ class FeedBenchConfig:
     via: str = "inprocess"
     ranking: str = "auto"  # --via serve: "deployment" (a Serve hop), "inprocess" (in the replica), "auto"
     ranker: str = "prior"  # where the bench ranks in-process: prior | network | an artifact URI (bench_ranker)
+    states: str = "replica"  # --via serve: users' state folded in the replica, or in shard actors ("shards")
     cache_dir: str | None = None
     baseline_seconds: float = 5.0
     probe_every_s: float = 0.25
@@ -265,6 +266,7 @@ def run_feed_bench(cfg: FeedBenchConfig, phase: Progress) -> dict[str, Any]:
         "ranking": ranking if cfg.via == "serve" else "inprocess",
         # what ranked: --ranker in-process; the deployment ranks with the published model (prior until one is)
         "ranker": cfg.ranker if ranking == "inprocess" else "deployment",
+        "states": cfg.states if cfg.via == "serve" else "replica",
         "catalog": cfg.world.catalog,
         "users": cfg.world.users,
         "catalogue_build_s": round(build_s, 1),

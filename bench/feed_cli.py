@@ -31,11 +31,16 @@ __all__ = ["feed_command"]
               help="What ranks where the bench ranks in-process: prior (the platform's ranker until the trainer "
                    "publishes a model), network (the served multi-task network with initial weights: its CPU "
                    "cost) or a ranker artifact URI (reel train ranker).")
+@click.option("--states", type=click.Choice(["replica", "shards"]), default="replica", show_default=True,
+              help="--via serve: the users' state folded inside the bench replica, or kept in user shard "
+                   "actors over a log as the platform keeps it (a Ray call per page; a like returns once "
+                   "the user's shard has applied it).")
 @click.option("--cache-dir", default="~/.cache/reelstack/bench-feed", show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def feed_command(catalog: int, users: int, rate: float | None, concurrency: int | None, seconds: float,
-                 count: int, via: str, ranking: str, ranker: str, cache_dir: str, seed: int, as_json: bool) -> None:
+                 count: int, via: str, ranking: str, ranker: str, states: str, cache_dir: str, seed: int,
+                 as_json: bool) -> None:
     """Feed p50/p99 and throughput against an empty Serve app's baseline_rps; freshness of a like."""
     from .cli import _phases
     from .feed import FeedBenchConfig, run_feed_bench
@@ -43,12 +48,14 @@ def feed_command(catalog: int, users: int, rate: float | None, concurrency: int 
 
     if (rate is None) == (concurrency is None):
         raise click.UsageError("give exactly one of --rate (open loop) or --concurrency (closed loop)")
+    if states == "shards" and via != "serve":
+        raise click.UsageError("--states shards needs --via serve (the shard actors live on the bench's Ray)")
     if ranker != "prior" and via == "serve" and ranking == "deployment":
         raise click.UsageError("--ranker picks what ranks in-process; the ranking deployment serves the published "
                                "model: use --ranking inprocess (or auto on a CPU-only machine) with --ranker")
     cfg = FeedBenchConfig(world=WorldSpec(catalog=catalog, users=users, seed=seed), rate=rate,
                           concurrency=concurrency, seconds=seconds, count=count, via=via, cache_dir=cache_dir,
-                          ranking=ranking, ranker=ranker)
+                          ranking=ranking, ranker=ranker, states=states)
     with _phases() as phase:
         result = run_feed_bench(cfg, phase)
     if as_json:

@@ -3,8 +3,10 @@
 The bench app's replica rebuilds the benchmark world (the cached catalogue, warmed-up users) and
 serves ``GET /bench-feed/feed?user=`` (a page: ``FeedService`` in-process, ranking through the
 ``serve.ranking`` deployment's handle, or in the replica with ``--ranking inprocess``) and
-``POST /bench-feed/interact?user=`` (a like, applied to the in-process shard fold; answers the
-user's new state version). The load generator and the freshness probe drive both over HTTP.
+``POST /bench-feed/interact?user=`` (a like; answers the user's new state version). The users' state
+is folded in the replica (``--states replica``), or kept in user shard actors over a log as on the
+platform (``--states shards``, ``bench.feed_shards``: a Ray call per page, and a like returns once
+the user's shard has applied it). The load generator and the freshness probe drive both over HTTP.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from typing import Any
 
 from ray import serve
 
+from events.schema import Event, VideoPublished
 from reelstack.heap import freeze_long_lived
 from serve.ingress import REPLICA_ENV
 
+from .feed_shards import ShardStates
 from .procs import PROXY, CpuSampler
 
 __all__ = ["FeedBenchApp", "resolve_ranking", "run_serve_load"]
@@ -28,8 +32,8 @@ __all__ = ["FeedBenchApp", "resolve_ranking", "run_serve_load"]
 @serve.deployment(name="feed-bench", max_ongoing_requests=256,
                   ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": REPLICA_ENV}})
 class FeedBenchApp:
-    def __init__(self, spec: Any, cache_dir: str | None, ranking: Any, count: int, config: Any = None,
-                 ranker: str = "prior") -> None:
+    async def __init__(self, spec: Any, cache_dir: str | None, ranking: Any, count: int,  # type: ignore[misc]
+                       config: Any = None, ranker: str = "prior", states: str = "replica") -> None:
         from serve.feed import FeedConfig, FeedService, ViewFeatures, ViewTrending
         from serve.ranking import ServeRanker
 
@@ -39,30 +43,63 @@ class FeedBenchApp:
             return lambda n: None
 
         catalogue, topics, _ = build_catalogue(spec, Path(cache_dir) if cache_dir else None, phase)
-        self.world = BenchWorld(spec, catalogue, topics)
-        self.world.warm_up(phase)
+        self.world = world = BenchWorld(spec, catalogue, topics)
+        if states == "shards":
+            world.recorded = []  # the warm-up goes to the shards' log
+        world.warm_up(phase)
+        self.shards: ShardStates | None = None
+        sink: Any = world
+        if states == "shards":
+            self.shards = ShardStates()
+            await self.shards.start(world.recorded or [])
+            self.learned = {e.video_id for e in world.recorded or [] if isinstance(e, VideoPublished)}
+            world.recorded = None
+            sink = _ShardSink(world, self.shards)
         self.count = count
         self.rng = random.Random(spec.seed + 5)
         self.cursors: dict[str, str | None] = {}
-        self.svc = FeedService(catalogue, states=self.world.states,
+        self.svc = FeedService(catalogue, states=self.shards or world.states,
                                ranker=ServeRanker(ranking) if ranking is not None else bench_ranker(ranker),
-                               trending=ViewTrending(self.world.trending),
-                               features=ViewFeatures(self.world.features), impressions=self.world,
-                               config=config or FeedConfig(), rng=random.Random(spec.seed))
+                               trending=ViewTrending(world.trending), features=ViewFeatures(world.features),
+                               impressions=sink, config=config or FeedConfig(), rng=random.Random(spec.seed))
         freeze_long_lived("feed bench world built")  # as the ingress does once its catalogue is loaded
+
+    async def _interact(self, user: str) -> int | None:
+        """A like of a popular-topic video: applied in process, or (shards) appended to the log and
+        waited for until the user's shard applied it, as the platform's like route does."""
+        w = self.world
+        vid = self.rng.choice(w.by_topic[self.rng.choice(list(w.by_topic)[:50])])
+        if self.shards is None:
+            w.learn([vid])
+            w.apply(w.interaction(user, vid, like=True))
+            return (await w.states.get_state(user)).version
+        new = [vid] if vid not in self.learned else []
+        self.learned.update(new)
+        events = w.catalog_events(new) + w.interaction(user, vid, like=True)  # the user's events last
+        w.apply_views(events)
+        await self.shards.applied(user, await self.shards.append(events))
+        return (await self.shards.get_state(user)).version
 
     async def __call__(self, request: Any) -> dict[str, Any]:
         user = request.query_params["user"]
         if request.method == "POST":
-            w = self.world
-            vid = self.rng.choice(w.by_topic[self.rng.choice(list(w.by_topic)[:50])])
-            w.learn([vid])
-            w.apply(w.interaction(user, vid, like=True))
-            return {"version": (await w.states.get_state(user)).version}
+            return {"version": await self._interact(user)}
         page = await self.svc.get_page(user, self.count, self.cursors.get(user))
         self.cursors[user] = page.cursor
         return {"version": page.user_state_version, "timings": page.timings_ms, "n": len(page.items),
                 "personalized": page.personalized}
+
+
+class _ShardSink:
+    """Impressions: the features and trending folds here, the user state through the shards' log."""
+
+    def __init__(self, world: Any, shards: ShardStates) -> None:
+        self.world = world
+        self.shards = shards
+
+    async def append(self, events: list[Event]) -> None:
+        self.world.apply_views(events)
+        await self.shards.append(events)
 
 
 def resolve_ranking(mode: str) -> str:
@@ -90,7 +127,7 @@ def run_serve_load(cfg: Any, port: int, cache_dir: str | None, ranking_mode: str
 
     # the feed's knobs as the platform's ingress takes them (REEL_FEED_CONFIG, a JSON file of FeedConfig fields)
     app = FeedBenchApp.bind(cfg.world, cache_dir, ranking, cfg.count,  # type: ignore[attr-defined]
-                            feed_config(load_settings()), cfg.ranker)
+                            feed_config(load_settings()), cfg.ranker, cfg.states)
     serve.run(app, name="feed-bench", route_prefix="/bench-feed")
     url = f"http://127.0.0.1:{port}/bench-feed"
     users = [f"u{k:06d}" for k in range(cfg.world.users)]
@@ -131,7 +168,10 @@ def run_serve_load(cfg: Any, port: int, cache_dir: str | None, ranking_mode: str
             stages: dict[str, list[float]] = {}
             stop = asyncio.Event()
             fresh: list[float] = []
-            sampler = CpuSampler({"proxy": PROXY, "replica": "ray::ServeReplica:feed-bench:"})
+            procs = {"proxy": PROXY, "replica": "ray::ServeReplica:feed-bench:"}
+            if cfg.states == "shards":
+                procs["shards"] = "ray::UserShard"
+            sampler = CpuSampler(procs)
             sampler.start()
             prober = asyncio.ensure_future(probe(stop, fresh))
             lat, errors, elapsed = await _drive(call, users, cfg, cfg.seconds, stages)

@@ -131,8 +131,9 @@ class BenchWorld:
             self.by_topic.setdefault(t, []).append(f"v{i:07d}")
         self.users = [f"u{k:06d}" for k in range(spec.users)]
         self.events = 0
+        self.recorded: list[Event] | None = None  # a list: every applied event is kept (--states shards)
 
-    def _learn(self, video_ids: Iterable[str]) -> list[Event]:
+    def catalog_events(self, video_ids: Iterable[str]) -> list[Event]:
         """Catalog events for the shard fold (it embeds only videos users touch)."""
         out: list[Event] = []
         cat = self.catalogue
@@ -150,7 +151,16 @@ class BenchWorld:
     def apply(self, events: Iterable[Event]) -> None:
         for e in events:
             self.events += 1
+            if self.recorded is not None:
+                self.recorded.append(e)
             self.states.observe(e)
+            apply(self.features, fs.PROJECTION.fold(self.features, e))
+            apply(self.trending, tr.PROJECTION.fold(self.trending, e))
+
+    def apply_views(self, events: Iterable[Event]) -> None:
+        """The features and trending folds only (the user state lives in shard actors: ``--states shards``)."""
+        for e in events:
+            self.events += 1
             apply(self.features, fs.PROJECTION.fold(self.features, e))
             apply(self.trending, tr.PROJECTION.fold(self.trending, e))
 
@@ -176,14 +186,14 @@ class BenchWorld:
                 birth_year=rng.randint(1960, 2008))]
             favs = rng.sample(hot, 2)
             picks = [rng.choice(self.by_topic[rng.choice(favs)]) for _ in range(self.spec.warm)]
-            events += self._learn(picks)
+            events += self.catalog_events(picks)
             for vid in picks:
                 events += self.interaction(user, vid, like=rng.random() < 0.3)
             self.apply(events)
             step(1)
 
     def learn(self, video_ids: Iterable[str]) -> None:
-        self.apply(self._learn(v for v in video_ids if self.states.directory.get(v) is None))
+        self.apply(self.catalog_events(v for v in video_ids if self.states.directory.get(v) is None))
 
 
 def bench_ranker(spec: str) -> Any:
