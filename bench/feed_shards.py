@@ -25,8 +25,10 @@ from typing import Any
 
 from actors.shard_core import ShardConfig
 from actors.shards import ShardRouter, start_shards
+from actors.state_batch import BatchedStates
 from actors.user_state import StateParams
 from actors.view import UserView
+from events.batching import BatchingAppender
 from events.log import EventLog, Position, open_log
 from events.schema import Event
 
@@ -45,12 +47,15 @@ class ShardStates:
         self.root = Path(tempfile.mkdtemp(prefix="reel-bench-feed-shards-"))
         self.log_url = f"file://{self.root / 'log'}"
         self._log: EventLog | None = None
+        self._appender: BatchingAppender | None = None  # as the platform's feed appends impressions
         self.handles: list[Any] = []
         self.router: ShardRouter | None = None
+        self.states: BatchedStates | None = None  # what the feed reads through, as the platform's ingress
 
     async def start(self, events: Sequence[Event], *, timeout_s: float = 300.0) -> None:
         """Write ``events`` (the world so far) to the log, start the shards and wait until they applied it."""
         self._log = await open_log(self.log_url, partitions=self.partitions)
+        self._appender = BatchingAppender(self._log)
         for i in range(0, len(events), _BATCH):
             await self._log.append(events[i: i + _BATCH])
         ends = {info.partition: info.end for info in await self._log.partition_info()}
@@ -65,15 +70,16 @@ class ShardStates:
                 raise TimeoutError(f"shard of partition {partition} did not apply the world's {end} "
                                    f"records within {timeout_s:.0f} s")
         self.router.timeout_s = 1.0  # as the platform's router: a page's state stage has its own budget
+        self.states = BatchedStates(self.router)
 
     async def get_state(self, user_id: str, *, timeout_s: float | None = None) -> UserView:
-        assert self.router is not None, "call start() first"
-        return await self.router.get_state(user_id, timeout_s=timeout_s)
+        assert self.states is not None, "call start() first"
+        return await self.states.get_state(user_id, timeout_s=timeout_s)
 
     async def append(self, events: Sequence[Event]) -> list[Position]:
         """Append to the log the shards fold (impressions, interactions)."""
-        assert self._log is not None, "call start() first"
-        return await self._log.append(list(events))
+        assert self._appender is not None, "call start() first"
+        return await self._appender.append(events)
 
     async def applied(self, user_id: str, positions: Sequence[Position], timeout_s: float = 5.0) -> bool:
         """Wait until ``user_id``'s shard has applied ``positions`` (a user's events share one partition)."""
@@ -88,6 +94,8 @@ class ShardStates:
 
         for handle in self.handles:
             ray.kill(handle, no_restart=True)
+        if self._appender is not None:
+            await self._appender.drain()
         if self._log is not None:
             await self._log.close()
         shutil.rmtree(self.root, ignore_errors=True)

@@ -18,7 +18,9 @@ from typing import Any
 import structlog
 
 from actors.errors import ShardUnavailableError
+from actors.state_batch import BatchedStates
 from actors.view import UserView
+from events.batching import BatchingAppender
 from events.log import EventLog, open_log
 from projections import features as fs
 from projections import trending as tr
@@ -121,11 +123,12 @@ def build_feed_service(settings: Settings, *, store: ViewStore, router: Any | No
     live = _LiveCatalogue(settings, catalogue, Path(settings.data_dir).absolute() / "feed-catalogue")
     return FeedService(
         catalogue,
-        states=router if router is not None else NoShards(),
+        states=BatchedStates(router) if router is not None else NoShards(),  # one Ray call per shard per turn
         ranker=ServeRanker(ranking) if ranking is not None else watched_ranker(settings.log_url, log_options(settings)),
         trending=ViewTrending(reader(store, tr.PROJECTION)),
         features=ViewFeatures(reader(store, fs.PROJECTION)),
-        impressions=appender,
+        # pages finishing in one loop turn log their impressions in one append (one Ray call / produce)
+        impressions=BatchingAppender(appender) if appender is not None else None,
         config=cfg,
         startup=live,
     )

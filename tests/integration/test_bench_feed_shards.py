@@ -37,3 +37,35 @@ async def test_states_come_from_shards_that_fold_the_log(ray_session: Any) -> No
     finally:
         await states.close()
     assert not states.root.exists()
+
+
+async def test_concurrent_reads_share_one_call_per_shard(ray_session: Any) -> None:
+    import asyncio
+
+    from actors.errors import ShardUnavailableError
+    from actors.state_batch import BatchedStates
+
+    states = ShardStates(partitions=4, shards=2)
+    try:
+        await states.start(_world())
+        assert states.router is not None
+        batched = BatchedStates(states.router)
+        users = [f"u{i % 3}" for i in range(12)] + ["nobody"]
+        views = await asyncio.gather(*(batched.get_state(u) for u in users))
+        assert [v.user_id for v in views] == users
+        for u, v in zip(users, views, strict=True):
+            one = await states.router.get_state(u)
+            assert (v.version, v.known, v.counts) == (one.version, one.known, one.counts)
+        assert batched.reads == 13 and batched.calls <= 2  # one get_states per shard, not 13 calls
+        # a shard that is down fails its own users' reads only
+        import ray
+
+        dead = states.router.shard_of("u0")
+        ray.kill(states.handles[dead], no_restart=True)
+        others = [u for u in ("u0", "u1", "u2", "nobody") if states.router.shard_of(u) != dead]
+        got = await asyncio.gather(batched.get_state("u0"), *(batched.get_state(u) for u in others),
+                                   return_exceptions=True)
+        assert isinstance(got[0], ShardUnavailableError)
+        assert all(isinstance(v, UserView) for v in got[1:])
+    finally:
+        await states.close()
