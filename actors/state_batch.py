@@ -13,6 +13,8 @@ import asyncio
 from collections import defaultdict
 from typing import Any
 
+from events.turns import TurnFlush
+
 from .view import UserView
 
 __all__ = ["BatchedStates"]
@@ -25,7 +27,8 @@ class BatchedStates:
         self.router = router
         self.window_s = window_s
         self._pending: dict[str, list[asyncio.Future[UserView]]] = {}
-        self._scheduled = False
+        self._timeout_s: float | None = None  # the batch's: the first caller's
+        self._turn = TurnFlush(self._flush, window_s=window_s)
         self._tasks: set[asyncio.Task[None]] = set()
         self.calls = 0  # get_states calls made (per shard), for tests and figures
         self.reads = 0
@@ -38,16 +41,13 @@ class BatchedStates:
         fut: asyncio.Future[UserView] = loop.create_future()
         self._pending.setdefault(user_id, []).append(fut)
         self.reads += 1
-        if not self._scheduled:
-            self._scheduled = True
-            if self.window_s > 0:
-                loop.call_later(self.window_s, self._flush, timeout_s)
-            else:
-                loop.call_soon(self._flush, timeout_s)
+        if len(self._pending) == 1 and len(self._pending[user_id]) == 1:
+            self._timeout_s = timeout_s
+        self._turn.request()
         return await fut
 
-    def _flush(self, timeout_s: float | None) -> None:
-        pending, self._pending, self._scheduled = self._pending, {}, False
+    def _flush(self) -> None:
+        pending, self._pending, timeout_s = self._pending, {}, self._timeout_s
         by_shard: dict[int, dict[str, list[asyncio.Future[UserView]]]] = defaultdict(dict)
         for user, futs in pending.items():
             by_shard[self.router.shard_of(user)][user] = futs

@@ -16,6 +16,7 @@ from typing import Any
 
 from .log import Position
 from .schema import Event
+from .turns import TurnFlush
 
 __all__ = ["BatchingAppender"]
 
@@ -29,7 +30,7 @@ class BatchingAppender:
         self.max_events = max_events
         self._pending: list[tuple[list[Event], asyncio.Future[list[Position]]]] = []
         self._count = 0
-        self._handle: asyncio.Handle | asyncio.TimerHandle | None = None
+        self._turn = TurnFlush(self._flush, window_s=window_s)
         self._tasks: set[asyncio.Task[None]] = set()
         self.calls = 0  # appends made to ``inner``
 
@@ -43,15 +44,12 @@ class BatchingAppender:
         self._count += len(batch)
         if self._count >= self.max_events:
             self._flush()
-        elif self._handle is None:
-            self._handle = (loop.call_later(self.window_s, self._flush) if self.window_s > 0
-                            else loop.call_soon(self._flush))
+        else:
+            self._turn.request()
         return await fut
 
     def _flush(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        self._turn.cancel()
         pending, self._pending, self._count = self._pending, [], 0
         if pending:
             task = asyncio.get_running_loop().create_task(self._send(pending))

@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import numpy.typing as npt
 
+from events.turns import TurnFlush
+
 from .catalogue import Catalogue
 
 __all__ = ["BatchedRetriever"]
@@ -33,7 +35,7 @@ class BatchedRetriever:
         self.max_batch = max_batch
         self.offload = offload  # False: search on the loop's thread (no thread hop; tests, 1-core hosts)
         self._queues: dict[int, list[_Waiter]] = {}  # by k
-        self._scheduled = False
+        self._turn = TurnFlush(self._flush, window_s=window_s)
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="ann") if offload else None
         self.batches = 0  # searches issued (a batch each), for tests and operators
         self.queries = 0
@@ -45,16 +47,12 @@ class BatchedRetriever:
         queue.append((np.asarray(vector, dtype=np.float32), fut))
         if len(queue) >= self.max_batch:
             self._run(k, loop)
-        elif not self._scheduled:
-            self._scheduled = True
-            if self.window_s > 0:
-                loop.call_later(self.window_s, self._flush, loop)
-            else:
-                loop.call_soon(self._flush, loop)
+        else:
+            self._turn.request()
         return await fut
 
-    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._scheduled = False
+    def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
         for k in list(self._queues):
             self._run(k, loop)
 
