@@ -34,7 +34,7 @@ from events.ids import uuid7
 
 __all__ = ["World", "WorldConfig", "world_events"]
 
-TOPICS = {
+TOPICS: dict[str, tuple[str, ...]] = {  # topic -> its hashtags (the simulation, sim.world, shares them)
     "cats": ("cats", "pets", "cute"),
     "cooking": ("cooking", "recipe", "food"),
     "dance": ("dance", "choreo", "music"),

@@ -15,6 +15,8 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from reelstack.world import TOPICS  # the demo's topic vocabulary: the simulation shares its hashtags
+
 __all__ = [
     "HASHTAG_TOPIC",
     "TOPICS",
@@ -26,17 +28,6 @@ __all__ = [
     "topic_of_card",
 ]
 
-#: The topic vocabulary shared with ``reelstack.world`` (the demo uses the same hashtags).
-TOPICS: dict[str, tuple[str, ...]] = {
-    "cats": ("cats", "pets", "cute"),
-    "cooking": ("cooking", "recipe", "food"),
-    "dance": ("dance", "choreo", "music"),
-    "football": ("football", "goals", "sports"),
-    "travel": ("travel", "beach", "mountains"),
-    "diy": ("diy", "woodwork", "howto"),
-    "comedy": ("comedy", "prank", "funny"),
-    "tech": ("tech", "gadgets", "coding"),
-}
 HASHTAG_TOPIC: dict[str, str] = {tag: topic for topic, tags in TOPICS.items() for tag in tags}
 
 
