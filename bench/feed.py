@@ -33,7 +33,7 @@ import numpy as np
 from reelstack.heap import freeze_long_lived
 
 from .feed_world import BenchWorld, WorldSpec, bench_ranker, build_catalogue
-from .procs import PROXY, CpuSampler
+from .procs import CpuSampler, ingress_procs
 
 __all__ = ["FeedBenchConfig", "run_feed_bench"]
 
@@ -52,6 +52,7 @@ class FeedBenchConfig:
     ranking: str = "auto"  # --via serve: "deployment" (a Serve hop), "inprocess" (in the replica), "auto"
     ranker: str = "prior"  # where the bench ranks in-process: prior | network | an artifact URI (bench_ranker)
     states: str = "replica"  # --via serve: users' state folded in the replica, or in shard actors ("shards")
+    serve_mode: str = "proxy"  # serve.modes: set in the process (use_serve_mode) before Ray starts; recorded
     cache_dir: str | None = None
     baseline_seconds: float = 5.0
     probe_every_s: float = 0.25
@@ -143,7 +144,7 @@ def _baseline(port: int, cfg: FeedBenchConfig) -> tuple[float, dict[str, float]]
     url = f"http://127.0.0.1:{port}/baseline"
     asyncio.run(_http_load(url, 8, 1.0))  # warm the proxy and the replica
     freeze_long_lived("baseline load generator")  # as for the feed's load (run_serve_load)
-    sampler = CpuSampler({"proxy": PROXY, "replica": "ray::ServeReplica:bench-baseline:"})
+    sampler = CpuSampler({**ingress_procs(cfg.serve_mode), "replica": "ray::ServeReplica:bench-baseline:"})
     rps, cpu = asyncio.run(_http_load(url, cfg.concurrency or 16, cfg.baseline_seconds, sampler))
     serve.delete("bench-baseline")
     return rps, cpu
@@ -267,6 +268,7 @@ def run_feed_bench(cfg: FeedBenchConfig, phase: Progress) -> dict[str, Any]:
         # what ranked: --ranker in-process; the deployment ranks with the published model (prior until one is)
         "ranker": cfg.ranker if ranking == "inprocess" else "deployment",
         "states": cfg.states if cfg.via == "serve" else "replica",
+        "serve_mode": cfg.serve_mode,  # the feed's and the baseline's (serve.modes)
         "catalog": cfg.world.catalog,
         "users": cfg.world.users,
         "catalogue_build_s": round(build_s, 1),

@@ -35,13 +35,19 @@ __all__ = ["feed_command"]
               help="--via serve: the users' state folded inside the bench replica, or kept in user shard "
                    "actors over a log as the platform keeps it (a Ray call per page; a like returns once "
                    "the user's shard has applied it).")
+@click.option("--serve-mode", type=click.Choice(["proxy", "throughput"]), default="proxy", show_default=True,
+              help="How HTTP reaches the replicas (serve.modes): Serve's proxy actor, or Ray's throughput-optimised "
+                   "Serve behind HAProxy. The baseline runs in the same mode.")
 @click.option("--cache-dir", default="~/.cache/reelstack/bench-feed", show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def feed_command(catalog: int, users: int, rate: float | None, concurrency: int | None, seconds: float,
-                 count: int, via: str, ranking: str, ranker: str, states: str, cache_dir: str, seed: int,
-                 as_json: bool) -> None:
+                 count: int, via: str, ranking: str, ranker: str, states: str, serve_mode: str, cache_dir: str,
+                 seed: int, as_json: bool) -> None:
     """Feed p50/p99 and throughput against an empty Serve app's baseline_rps; freshness of a like."""
+    from serve.modes import use_serve_mode
+
+    use_serve_mode(serve_mode)  # first: Ray and ray.serve read it once, when they start
     from .cli import _phases
     from .feed import FeedBenchConfig, run_feed_bench
     from .feed_world import WorldSpec
@@ -55,7 +61,8 @@ def feed_command(catalog: int, users: int, rate: float | None, concurrency: int 
                                "model: use --ranking inprocess (or auto on a CPU-only machine) with --ranker")
     cfg = FeedBenchConfig(world=WorldSpec(catalog=catalog, users=users, seed=seed), rate=rate,
                           concurrency=concurrency, seconds=seconds, count=count, via=via, cache_dir=cache_dir,
-                          ranking=ranking, ranker=ranker, states=states)
+                          ranking=ranking, ranker=ranker, states=states,
+                          serve_mode=serve_mode)
     with _phases() as phase:
         result = run_feed_bench(cfg, phase)
     if as_json:

@@ -24,7 +24,7 @@ from reelstack.heap import freeze_long_lived
 from serve.ingress import REPLICA_ENV
 
 from .feed_shards import ShardStates
-from .procs import PROXY, CpuSampler
+from .procs import CpuSampler, ingress_procs
 
 __all__ = ["FeedBenchApp", "resolve_ranking", "run_serve_load"]
 
@@ -168,7 +168,7 @@ def run_serve_load(cfg: Any, port: int, cache_dir: str | None, ranking_mode: str
             stages: dict[str, list[float]] = {}
             stop = asyncio.Event()
             fresh: list[float] = []
-            procs = {"proxy": PROXY, "replica": "ray::ServeReplica:feed-bench:"}
+            procs = {**ingress_procs(cfg.serve_mode), "replica": "ray::ServeReplica:feed-bench:"}
             if cfg.states == "shards":
                 procs["shards"] = "ray::UserShard"
             sampler = CpuSampler(procs)

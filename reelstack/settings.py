@@ -49,13 +49,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     auth_token_ttl_s: int = 7 * 24 * 3600
     rate_user_per_s: float = 50.0  # token bucket per user (per ingress replica)
     rate_user_burst: int = 100
-    rate_ip_per_s: float = 200.0  # token bucket per client address (per ingress replica)
+    rate_ip_per_s: float = 200.0  # token bucket per client address (per ingress replica); 0: none
     rate_ip_burst: int = 400
     max_body_bytes: int = 256 * 1024  # JSON request bodies (uploads have their own limit)
     idempotency_ttl_s: int = 24 * 3600
     read_your_writes_s: float = 2.0  # how long a write waits for its views/shard to apply it
     shards: int = 2  # user shard actors (at most log_partitions)
     ingress_replicas_max: int = 2
+    # how HTTP reaches the ingress replicas (serve.modes): "proxy" (Serve's proxy actor) or "throughput"
+    # (Ray's throughput-optimised Serve behind HAProxy; set before Ray starts: `reel up` does it)
+    serve_mode: str = "proxy"
     # feed ranking: "deployment" (its own Serve deployment, one hop), "inprocess" (in the ingress, no
     # hop: the fastest on CPU-only machines) or "auto" (a deployment when the cluster has GPUs, else inprocess)
     ranking_mode: str = "auto"
@@ -93,6 +96,15 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         raise SettingsError(variable="REEL_UPLOAD_MAX_BYTES", message="must be at least 1")
     if settings.log_partitions < 1:
         raise SettingsError(variable="REEL_LOG_PARTITIONS", message="must be at least 1")
+    if settings.serve_mode not in ("proxy", "throughput"):
+        raise SettingsError(variable="REEL_SERVE_MODE", message="must be proxy or throughput")
+    if settings.rate_ip_per_s < 0:
+        raise SettingsError(variable="REEL_RATE_IP_PER_S", message="must be 0 (no per-address limit) or more")
+    if settings.serve_mode == "throughput" and settings.rate_ip_per_s > 0:
+        raise SettingsError(variable="REEL_RATE_IP_PER_S", message=(
+            "in REEL_SERVE_MODE=throughput HAProxy forwards every request, so the replicas see its address, "
+            "not the client's: a per-address limit would throttle all clients as one. Set REEL_RATE_IP_PER_S=0 "
+            "and limit per address in the load balancer in front, or use REEL_SERVE_MODE=proxy"))
     if settings.trainer_publish_every_s <= 0:
         raise SettingsError(variable="REEL_TRAINER_PUBLISH_EVERY_S", message="must be more than 0 seconds")
     return settings.resolved()

@@ -48,22 +48,33 @@ def _settings(**overrides: Any) -> Any:
 @click.option("--viewers", default=300, show_default=True, type=int, help="Demo viewers to replay.")
 @click.option("--exit-after-seed", is_flag=True, help="Stop once the demo is seeded (CI, benchmarks).")
 @click.option("--no-trainer", is_flag=True, help="Start no online trainer (as REEL_TRAINER_ENABLED=false).")
+@click.option("--serve-mode", type=click.Choice(["proxy", "throughput"]), default=None,
+              help="How HTTP reaches the API's replicas (default REEL_SERVE_MODE or proxy): Serve's proxy "
+                   "actor, or Ray's throughput-optimised Serve behind HAProxy (needs REEL_RATE_IP_PER_S=0).")
 def up(demo: bool, data_dir: str | None, log_url: str | None, views_url: str | None, blob_url: str | None,
        host: str | None, port: int | None, address: str | None, num_cpus: int | None, dashboard_port: int,
-       moderation: str, clips: int, viewers: int, exit_after_seed: bool, no_trainer: bool) -> None:
+       moderation: str, clips: int, viewers: int, exit_after_seed: bool, no_trainer: bool,
+       serve_mode: str | None) -> None:
     """Run Reelstack: Ray, shards, projections, pipeline, online trainer and the Serve API on :8000."""
+    settings = _settings(data_dir=data_dir, log_url=log_url, view_store_url=views_url, blob_url=blob_url,
+                         http_host=host, http_port=port, trainer_enabled=False if no_trainer else None,
+                         serve_mode=serve_mode)
+    from serve.modes import use_serve_mode
+
+    use_serve_mode(settings.serve_mode)  # before Ray starts (and before ray.serve is imported)
     import ray
 
     from serve.api.context import NAMESPACE
 
     from .platform import start_platform
 
-    settings = _settings(data_dir=data_dir, log_url=log_url, view_store_url=views_url, blob_url=blob_url,
-                         http_host=host, http_port=port, trainer_enabled=False if no_trainer else None)
     t0 = time.perf_counter()
     if address:
         ray.init(address=address, namespace=NAMESPACE, logging_level=logging.WARNING)
         dashboard = "(the cluster's dashboard)"
+        if settings.serve_mode != "proxy":
+            click.echo(f"serve mode {settings.serve_mode}: the cluster's nodes must have been started in it "
+                       "(cluster.yaml shows how)")
     else:
         ctx = ray.init(num_cpus=num_cpus, include_dashboard=True, dashboard_host="127.0.0.1",
                        dashboard_port=dashboard_port, namespace=NAMESPACE, logging_level=logging.WARNING,
@@ -89,6 +100,7 @@ def up(demo: bool, data_dir: str | None, log_url: str | None, views_url: str | N
                 click.echo(f"  not published: {vid}: {why}")
         base = platform.base_url
         click.echo(f"\n  API docs:    {base}/docs\n  web client:  {base}/\n  dashboard:   {dashboard}\n"
+                   f"  serve mode:  {settings.serve_mode}\n"
                    f"  trainer:     {trainer_summary(platform)}\n"
                    f"  data:        {settings.data_dir} (log {platform.settings.log_url})\n"
                    f"  moderator:   Authorization: Bearer {moderator}\n")

@@ -29,7 +29,7 @@ from .api import create_api
 from .api.context import LOG_WRITER, NAMESPACE, SHARD_NAME, ApiContext
 from .api.deps import set_context
 from .api.idempotency import IdempotencyStore
-from .api.ratelimit import TokenBuckets
+from .api.ratelimit import TokenBuckets, address_limits
 
 __all__ = ["DEPLOYMENT", "REPLICA_ENV", "Ingress", "LazyLogAppender", "build_context"]
 
@@ -117,7 +117,7 @@ class Ingress:
         s = msgspec.structs.replace(self.ctx.settings, **known)
         self.ctx.settings = s
         self.ctx.user_limits = TokenBuckets(s.rate_user_per_s, s.rate_user_burst)
-        self.ctx.ip_limits = TokenBuckets(s.rate_ip_per_s, s.rate_ip_burst)
+        self.ctx.ip_limits = address_limits(s.rate_ip_per_s, s.rate_ip_burst)
 
     def check_health(self) -> None:
         self.ctx.store.checkpoint("catalog")  # the view store answers

@@ -36,7 +36,7 @@ from projections.store import StoreReader, ViewStore, reader
 from reelstack.settings import Settings
 
 from .idempotency import IdempotencyStore
-from .ratelimit import TokenBuckets
+from .ratelimit import TokenBuckets, address_limits
 
 __all__ = [
     "LOG_WRITER",
@@ -122,7 +122,7 @@ class ApiContext:
     review: Any = None  # moderation.review.ReviewService
     idempotency: IdempotencyStore = field(default_factory=IdempotencyStore)
     user_limits: TokenBuckets | None = None
-    ip_limits: TokenBuckets | None = None
+    ip_limits: TokenBuckets | None = None  # None: from settings (none when REEL_RATE_IP_PER_S is 0)
     views: Readers = field(init=False)
     auth_secret: bytes = field(init=False)
 
@@ -134,7 +134,7 @@ class ApiContext:
         if self.user_limits is None:
             self.user_limits = TokenBuckets(self.settings.rate_user_per_s, self.settings.rate_user_burst)
         if self.ip_limits is None:
-            self.ip_limits = TokenBuckets(self.settings.rate_ip_per_s, self.settings.rate_ip_burst)
+            self.ip_limits = address_limits(self.settings.rate_ip_per_s, self.settings.rate_ip_burst)
         if self.review is None:
             from moderation.review import ReviewService
 

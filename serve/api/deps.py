@@ -41,7 +41,8 @@ def client_address(request: Request) -> str:
 
 
 def limit_address(request: Request, ctx: Ctx) -> None:
-    assert ctx.ip_limits is not None
+    if ctx.ip_limits is None:
+        return  # REEL_RATE_IP_PER_S=0: no per-address limit here (e.g. behind HAProxy: limit at the edge)
     wait = ctx.ip_limits.take("ip:" + client_address(request))
     if wait:
         raise RateLimited("too many requests from this address; slow down", retry_after=wait)

@@ -10,7 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-__all__ = ["TokenBuckets"]
+__all__ = ["TokenBuckets", "address_limits"]
+
+
+def address_limits(rate_per_s: float, burst: int) -> TokenBuckets | None:
+    """The per-client-address buckets, or None when ``rate_per_s`` is 0 (no per-address limit)."""
+    return TokenBuckets(rate_per_s, burst) if rate_per_s > 0 else None
 
 
 class TokenBuckets:
