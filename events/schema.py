@@ -415,4 +415,4 @@ Event = (
 )
 
 #: Tag (class name) → class, for CLI filters and importers.
-EVENT_TYPES: dict[str, type[EventBase]] = {cls.__name__: cls for cls in Event.__args__}  # type: ignore[attr-defined]
+EVENT_TYPES: dict[str, type[EventBase]] = {cls.__name__: cls for cls in Event.__args__}

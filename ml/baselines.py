@@ -55,14 +55,18 @@ class Baselines:
 
     def scores(self, method: str, user_row: int | None) -> np.ndarray:
         n = self.m.shape[1]
+        out: np.ndarray
         if method == "random":
-            return self.rng.random(n)
+            out = self.rng.random(n)
+            return out
         if method == "popular":
             return self.pop.astype(np.float64)
         if user_row is None:  # a user without training positives: nothing personal to go on
             return self.pop.astype(np.float64) * 1e-9
         if method == "itemknn":
-            return np.asarray((self.m[user_row] @ self.sim).todense()).ravel().astype(np.float64)
+            out = np.asarray((self.m[user_row] @ self.sim).todense()).ravel().astype(np.float64)
+            return out
         if method == "als":
-            return (self.item_f @ self.user_f[user_row]).astype(np.float64)
+            out = (self.item_f @ self.user_f[user_row]).astype(np.float64)
+            return out
         raise ValueError(f"unknown baseline {method!r}")

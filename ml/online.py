@@ -76,7 +76,8 @@ class OnlineModel:
         d = self.cfg.dim
         u, v, c = rows[:, 0, :d], rows[:, 1, :d], rows[:, 2, :d]
         x = torch.cat([u * v, u * c], dim=-1)
-        return self.dense(x).squeeze(-1) + rows[:, 1, d] + rows[:, 2, d] + rows[:, 0, d]
+        out: torch.Tensor = self.dense(x).squeeze(-1) + rows[:, 1, d] + rows[:, 2, d] + rows[:, 0, d]
+        return out
 
     def predict(self, batch: Sequence[Labelled]) -> np.ndarray:
         with torch.inference_mode():

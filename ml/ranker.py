@@ -275,7 +275,7 @@ class RankerEnsemble:
         for m in members:
             m.eval()
         # every member in one vectorised forward (torch.func.vmap over stacked parameters)
-        self._params, self._buffers = stack_module_state(members)  # type: ignore[arg-type]
+        self._params, self._buffers = stack_module_state(members)
         self._base = copy.deepcopy(members[0]).to("meta")
 
     def predict(self, x: np.ndarray | torch.Tensor) -> dict[str, np.ndarray]:

@@ -292,7 +292,8 @@ class PlatformState:
         )
         with torch.inference_mode():
             u = self.tower.user_vectors(torch.as_tensor(self.video_vecs), *(torch.as_tensor(a) for a in inp))
-        return u.numpy()[0]
+        vec: np.ndarray = u.numpy()[0]
+        return vec
 
     def candidates(self, user: str, cfg: RecConfig, exclude: set[int]) -> dict[int, dict[str, float]]:
         """video row -> per-source scores for the union of every retrieval source."""

@@ -87,7 +87,8 @@ class TwoTower(nn.Module):
         self.user = UserTower(cfg)
 
     def video_vectors(self, ids: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
-        return self.video(ids, content)
+        out: torch.Tensor = self.video(ids, content)
+        return out
 
     def user_vectors(
         self,
@@ -99,13 +100,14 @@ class TwoTower(nn.Module):
         ctx: torch.Tensor,
     ) -> torch.Tensor:
         """``table``: every video's vector (V, D); hist / long_hist: (B, L) rows into it, -1 = padding."""
-        return self.user(
+        out: torch.Tensor = self.user(
             table[hist.clamp_min(0)],
             hist_w * (hist >= 0),
             table[long_hist.clamp_min(0)],
             long_w * (long_hist >= 0),
             ctx,
         )
+        return out
 
 
 def sampled_softmax_loss(

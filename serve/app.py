@@ -50,8 +50,7 @@ def _ranking(settings: Settings, cluster_gpus: float) -> Application | None:
         from serve.feed.wiring import ranking_app
     except ImportError:
         return None
-    app: Application = ranking_app(settings, cluster_gpus=cluster_gpus)
-    return app
+    return ranking_app(settings, cluster_gpus=cluster_gpus)
 
 
 def build_apps(settings: Settings, *, cluster_gpus: float = 0.0, namespace: str = NAMESPACE,
