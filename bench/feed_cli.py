@@ -18,6 +18,8 @@ __all__ = ["feed_command"]
 @click.option("--concurrency", type=click.IntRange(min=1), default=None,
               help="Closed loop: concurrent clients.")
 @click.option("--seconds", type=click.FloatRange(min=1), default=20.0, show_default=True)
+@click.option("--baseline-seconds", type=click.FloatRange(min=1), default=5.0, show_default=True,
+              help="Length of each of the two baseline measurements (before and after the feed's load).")
 @click.option("--count", type=click.IntRange(min=1, max=50), default=10, show_default=True,
               help="Videos per page.")
 @click.option("--via", type=click.Choice(["serve", "inprocess"]), default="serve", show_default=True,
@@ -42,12 +44,15 @@ __all__ = ["feed_command"]
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def feed_command(catalog: int, users: int, rate: float | None, concurrency: int | None, seconds: float,
+                 baseline_seconds: float,
                  count: int, via: str, ranking: str, ranker: str, states: str, serve_mode: str, cache_dir: str,
                  seed: int, as_json: bool) -> None:
     """Feed p50/p99 and throughput against an empty Serve app's baseline_rps; freshness of a like."""
     from serve.modes import use_serve_mode
 
-    use_serve_mode(serve_mode)  # first: Ray and ray.serve read it once, when they start
+    # first: Ray and ray.serve read it once, when they start; the bench deletes its apps with nothing in
+    # flight, so their replicas need not wait Ray's 30 s for a load balancer to take them out
+    use_serve_mode(serve_mode, drain_s=1.0)
     from .cli import _phases
     from .feed import FeedBenchConfig, run_feed_bench
     from .feed_world import WorldSpec
@@ -60,8 +65,8 @@ def feed_command(catalog: int, users: int, rate: float | None, concurrency: int 
         raise click.UsageError("--ranker picks what ranks in-process; the ranking deployment serves the published "
                                "model: use --ranking inprocess (or auto on a CPU-only machine) with --ranker")
     cfg = FeedBenchConfig(world=WorldSpec(catalog=catalog, users=users, seed=seed), rate=rate,
-                          concurrency=concurrency, seconds=seconds, count=count, via=via, cache_dir=cache_dir,
-                          ranking=ranking, ranker=ranker, states=states,
+                          concurrency=concurrency, seconds=seconds, baseline_seconds=baseline_seconds, count=count,
+                          via=via, cache_dir=cache_dir, ranking=ranking, ranker=ranker, states=states,
                           serve_mode=serve_mode)
     with _phases() as phase:
         result = run_feed_bench(cfg, phase)

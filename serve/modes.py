@@ -26,6 +26,7 @@ SERVE_MODES: dict[str, dict[str, str]] = {
     "throughput": {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1", "RAY_SERVE_ENABLE_HA_PROXY": "1"},
 }
 _CONSTANTS = "ray.serve._private.constants"
+_DRAIN = "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S"
 
 
 def serve_mode_env(mode: str) -> dict[str, str]:
@@ -36,14 +37,20 @@ def serve_mode_env(mode: str) -> dict[str, str]:
         raise ValueError(f"unknown Serve mode {mode!r}: use one of {', '.join(SERVE_MODES)}") from None
 
 
-def use_serve_mode(mode: str) -> None:
+def use_serve_mode(mode: str, *, drain_s: float | None = None) -> None:
     """Put this process (and the Ray it starts next) in ``mode``. Raises ``RuntimeError`` when ``ray.serve``
-    was already imported in another mode (too late to switch), or when this Ray has no such mode."""
+    was already imported in another mode (too late to switch), or when this Ray has no such mode.
+
+    ``drain_s``: in ``throughput`` mode, how long a stopping ingress replica keeps serving so the load
+    balancer can take it out first (Ray's default, 30 s, when None). Only for apps deleted with nothing
+    in flight, such as a benchmark's."""
     env = serve_mode_env(mode)
-    keys = {k for mode_env in SERVE_MODES.values() for k in mode_env}
+    if env and drain_s is not None:
+        env[_DRAIN] = str(drain_s)
+    keys = {k for mode_env in SERVE_MODES.values() for k in mode_env}  # the flags (not the drain period)
     constants = sys.modules.get(_CONSTANTS)
     if constants is not None:
-        if all(bool(getattr(constants, k, False)) == (k in env) for k in keys):
+        if all(bool(getattr(constants, k, False)) == (k in env) for k in keys):  # the drain as it was
             return
         raise RuntimeError(f"Serve mode {mode!r} must be chosen before ray.serve is imported; "
                            "choose it at the start of the process")

@@ -28,7 +28,8 @@ from .api_client import Api, wait_status
 
 
 def _reel_up(tmp_path: Path, port: int) -> tuple[subprocess.Popen[str], list[str]]:
-    env = {**os.environ, "REEL_RATE_IP_PER_S": "0", "REEL_RATE_USER_PER_S": "20", "REEL_RATE_USER_BURST": "30"}
+    env = {**os.environ, "REEL_RATE_IP_PER_S": "0", "REEL_RATE_USER_PER_S": "20", "REEL_RATE_USER_BURST": "30",
+           "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "1"}  # stop without Ray's 30 s load-balancer drain
     for k in ("RAY_ADDRESS", "RAY_SERVE_THROUGHPUT_OPTIMIZED", "RAY_SERVE_ENABLE_HA_PROXY"):
         env.pop(k, None)
     cmd = [sys.executable, "-c", "from reelstack.cli import main; main()", "up", "--serve-mode", "throughput",
