@@ -143,9 +143,10 @@ _register_media()
 
 
 def _register_feed() -> None:
-    from .feed_cli import feed_command  # the feed benchmark lives next to its harness
+    from .feed_cli import feed_command, feed_modes_command  # the feed benchmark lives next to its harness
 
     bench.add_command(feed_command)
+    bench.add_command(feed_modes_command)
 
 
 _register_feed()

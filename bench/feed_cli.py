@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
-__all__ = ["feed_command"]
+__all__ = ["feed_command", "feed_modes_command"]
 
 
 @click.command(name="feed")
@@ -75,3 +76,40 @@ def feed_command(catalog: int, users: int, rate: float | None, concurrency: int 
         return
     for key, value in result.items():
         click.echo(f"{key:>20}: {value}", file=sys.stdout)
+
+
+@click.command(name="feed-modes")
+@click.option("--catalog", type=click.IntRange(min=100), default=1_000_000, show_default=True)
+@click.option("--users", type=click.IntRange(min=1), default=1_000, show_default=True)
+@click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Closed loop: concurrent clients (saturated throughput).")
+@click.option("--seconds", type=click.FloatRange(min=1), default=20.0, show_default=True)
+@click.option("--rounds", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Runs per mode; the modes alternate.")
+@click.option("--states", type=click.Choice(["replica", "shards"]), default="replica", show_default=True)
+@click.option("--cache-dir", default="~/.cache/reelstack/bench-feed", show_default=True)
+@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a PNG of every run here (e.g. docs/bench/feed_modes.png).")
+@click.option("--json", "as_json", is_flag=True, help="Print the runs and medians as JSON.")
+def feed_modes_command(catalog: int, users: int, concurrency: int, seconds: float, rounds: int, states: str,
+                       cache_dir: str, chart: Path | None, as_json: bool) -> None:
+    """The feed saturated in each Serve mode (proxy, throughput), interleaved: each mode's rate, p99 and ratio."""
+    from .feed_modes import modes_chart, run_modes, subprocess_runner, summarise
+
+    args = ["--catalog", str(catalog), "--users", str(users), "--concurrency", str(concurrency),
+            "--seconds", str(seconds), "--states", states, "--cache-dir", cache_dir]
+    rows = run_modes(subprocess_runner(args), rounds, progress=lambda line: click.echo(line, err=True))
+    result = {"runs": rows, **summarise(rows), "catalog": catalog, "users": users, "concurrency": concurrency,
+              "seconds": seconds, "states": states}
+    if chart is not None:
+        title = (f"reel bench feed-modes --catalog {catalog} --users {users} --concurrency {concurrency} "
+                 f"--seconds {seconds:g} --rounds {rounds} --states {states}")
+        modes_chart(rows, chart, title)
+        click.echo(f"chart: {chart}", err=True)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for mode, m in result["median"].items():
+        click.echo(f"{mode:>10}: {m['rps']} req/s (median of {m['runs']}), baseline {m['baseline_rps']}, "
+                   f"ratio {m.get('ratio')}, p99 {m['p99_ms']} ms")
+    click.echo(f"throughput mode / proxy mode: {result['speedup']}x")

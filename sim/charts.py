@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_charts"]
+__all__ = ["pyplot", "write_charts"]
 
 
-def _plt() -> Any:
+def pyplot() -> Any:
+    """matplotlib.pyplot on the headless Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -19,7 +20,7 @@ def _plt() -> Any:
 
 
 def write_charts(results: dict[str, Any], out_dir: Path) -> list[str]:
-    plt = _plt()
+    plt = pyplot()
     b = results.get("benchmarks", {})
     written: list[str] = []
 
