@@ -312,6 +312,7 @@ class _Sim:
                     size=len(cards),
                     personalized=bool(page.get("personalized")),
                     t=self.now(),
+                    reason=page.get("reason"),
                 )
             )
             batch = []

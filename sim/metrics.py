@@ -18,14 +18,15 @@ Definitions (also printed with the results):
 from __future__ import annotations
 
 import math
+import re
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .trace import PageRecord, Trace, UploadRecord, ViewRecord
 
-__all__ = ["DEFINITIONS", "compute_metrics", "crossing", "curve", "views_threshold"]
+__all__ = ["DEFINITIONS", "compute_metrics", "crossing", "curve", "degraded_reasons", "views_threshold"]
 
 DEFINITIONS = {
     "cold_start_interactions": "first k (views) where the mean on-interest share of pages served after k "
@@ -37,6 +38,14 @@ DEFINITIONS = {
     "diversity_window": "a user's first 50 videos",
 }
 GOOD = 0.6
+
+
+def degraded_reasons(pages: Iterable[PageRecord], top: int = 5) -> dict[str, int]:
+    """How many pages were not personalised, by the kind of reason (the API's ``reason`` up to its first
+    detail: "ranking unavailable", "user state unavailable", ...), the most frequent first."""
+    kinds = Counter(re.split(r"[:(;]", p.reason or "no reason given", maxsplit=1)[0].strip()
+                    for p in pages if not p.personalized)
+    return dict(kinds.most_common(top))
 
 
 def views_threshold(users: int) -> int:
@@ -196,6 +205,7 @@ def compute_metrics(trace: Trace, *, target: float = 0.7) -> dict[str, Any]:
             "personalized_pages": round(sum(1 for p in pages if p.personalized) / len(pages), 3)
             if pages
             else None,
+            "degraded_reasons": degraded_reasons(pages),
         }
     thr = views_threshold(trace.users)
     out["new_creators"] = _new_videos(trace, thr, reach_users=3)

@@ -17,6 +17,7 @@ class PageRecord:
     size: int
     personalized: bool
     t: float  # wall seconds since the simulation started
+    reason: str | None = None  # why the page was not personalised (the API's ``reason``)
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,3 +87,19 @@ def test_compute_metrics_shapes_and_values() -> None:
     nc = m["new_creators"]
     assert nc["good"] == 1 and nc["views_threshold"] == 5 and nc["good_not_reaching_threshold"] == 1
     assert views_threshold(200) == 10 and views_threshold(10) == 5
+
+
+def test_degraded_pages_are_counted_by_the_kind_of_reason() -> None:
+    from sim.metrics import degraded_reasons
+
+    def page(reason: str | None, personalized: bool = False) -> PageRecord:
+        return PageRecord(user=0, arm="p", k=0, since_shift=None, on_interest=0.0, size=4,
+                          personalized=personalized, t=0.0, reason=reason)
+
+    pages = [page("ranking unavailable (stage 'ranking' took over 100 ms): retrieval order")] * 3 + [
+        page("user state unavailable: shard down; served from last feed"),
+        page(None), page(None, personalized=True)]
+    assert degraded_reasons(pages) == {"ranking unavailable": 3, "user state unavailable": 1, "no reason given": 1}
+    assert list(degraded_reasons(pages, top=1)) == ["ranking unavailable"]
+    trace = Trace(users=1, steps=1, page_size=4, arms={0: "p"}, pages=pages)
+    assert compute_metrics(trace)["arms"]["p"]["degraded_reasons"]["ranking unavailable"] == 3
