@@ -1,6 +1,9 @@
 """A circuit breaker per feed stage: after repeated failures skip the stage for a while, then probe it.
 
-States: ``closed`` (calls pass; ``failure_threshold`` consecutive failures open it), ``open`` (calls
+States: ``closed`` (calls pass; ``failure_threshold`` consecutive failures open it, once they span at
+least ``min_span_s``: requests that were in flight together and timed out together in one slow moment
+are one incident, not a stage that is down, and would otherwise shut the stage for ``reset_after_s``),
+``open`` (calls
 are refused at once with ``CircuitOpenError`` for ``reset_after_s``), ``half_open`` (up to
 ``half_open_calls`` trial calls pass; one success closes it, one failure opens it again). A failing
 dependency then costs the feed nothing once open — no request waits out a timeout on it. The clock is
@@ -22,17 +25,20 @@ BreakerState = Literal["closed", "open", "half_open"]
 
 class CircuitBreaker:
     def __init__(self, name: str, *, failure_threshold: int = 3, reset_after_s: float = 5.0,
-                 half_open_calls: int = 1, clock: Callable[[], float] = time.monotonic) -> None:
-        if failure_threshold < 1 or reset_after_s < 0 or half_open_calls < 1:
+                 half_open_calls: int = 1, min_span_s: float = 0.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if failure_threshold < 1 or reset_after_s < 0 or half_open_calls < 1 or min_span_s < 0:
             raise ValueError("CircuitBreaker needs failure_threshold >= 1, reset_after_s >= 0, "
-                             "half_open_calls >= 1")
+                             "half_open_calls >= 1, min_span_s >= 0")
         self.name = name
         self.failure_threshold = failure_threshold
         self.reset_after_s = reset_after_s
         self.half_open_calls = half_open_calls
+        self.min_span_s = min_span_s
         self._clock = clock
         self._state: BreakerState = "closed"
         self._failures = 0
+        self._first_failure_at = 0.0  # of the current run of consecutive failures
         self._opened_at = 0.0
         self._trials = 0
         self.opened = 0  # times it opened (metrics)
@@ -61,8 +67,12 @@ class CircuitBreaker:
 
     def failure(self) -> None:
         state = self.state
+        now = self._clock()
+        if self._failures == 0:
+            self._first_failure_at = now
         self._failures += 1
-        if state == "half_open" or self._failures >= self.failure_threshold:
+        spanned = now - self._first_failure_at >= self.min_span_s
+        if state == "half_open" or (self._failures >= self.failure_threshold and spanned):
             self._state = "open"
             self._opened_at = self._clock()
             self._failures = 0

@@ -28,6 +28,9 @@ class FeedConfig(msgspec.Struct, frozen=True, kw_only=True):
     # circuit breakers
     breaker_failures: int = 3
     breaker_reset_s: float = 5.0
+    # the failures that open a breaker must span this long: pages in flight together that time out
+    # together (one slow moment on a busy host) do not shut a stage for breaker_reset_s
+    breaker_min_span_s: float = 1.0
     # retrieval: candidates per source
     ann_k: int = 150
     following_creators: int = 20

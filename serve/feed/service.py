@@ -103,7 +103,8 @@ class FeedService:
         self.last_feeds = LastFeeds(ttl_s=config.last_feed_ttl_s, max_users=config.last_feed_users,
                                     memory=config.served_memory)
         self.breakers = {s: CircuitBreaker(s, failure_threshold=config.breaker_failures,
-                                           reset_after_s=config.breaker_reset_s) for s in STAGES}
+                                           reset_after_s=config.breaker_reset_s,
+                                           min_span_s=config.breaker_min_span_s) for s in STAGES}
         self._pending: set[asyncio.Task[Any]] = set()
         n = config.max_concurrent_pages
         self._admission = asyncio.Semaphore(n) if n > 0 else None

@@ -163,7 +163,9 @@ async def test_cursor_is_signed_and_bound_to_its_user() -> None:
 async def test_ranking_down_serves_retrieval_order_unpersonalised_and_opens_the_breaker() -> None:
     w = World()
     ranker = DownRanker()
-    svc = w.service(ranker=ranker, config=FeedConfig(breaker_failures=3, await_impressions=True))
+    # no minimum span: the five pages fail within milliseconds (the span rule has its own breaker test)
+    svc = w.service(ranker=ranker, config=FeedConfig(breaker_failures=3, breaker_min_span_s=0.0,
+                                                     await_impressions=True))
     w.register("u")
     w.engage("u", "v-cats-1")
     pages = [await svc.get_page("u", 8) for _ in range(5)]
