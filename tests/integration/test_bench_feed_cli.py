@@ -12,19 +12,18 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from bench.feed_modes import feed_bench_command
 
 
 @pytest.mark.parametrize("mode", ["proxy", "throughput"])
 def test_bench_feed_prints_its_figures(tmp_path: Path, mode: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_SERVE_", "RAY_ADDRESS"))}
-    cmd = [sys.executable, "-c", "from reelstack.cli import main; main()", "bench", "feed", "--catalog", "400",
-           "--users", "20", "--concurrency", "2", "--seconds", "2", "--baseline-seconds", "1",
-           "--serve-mode", mode,
-           "--cache-dir", str(tmp_path / "cache"), "--json"]
+    cmd = feed_bench_command(mode, ["--catalog", "400", "--users", "20", "--concurrency", "2", "--seconds", "2",
+                                    "--baseline-seconds", "1", "--cache-dir", str(tmp_path / "cache")])
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout)  # stdout is the JSON alone (logs go to stderr)
