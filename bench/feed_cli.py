@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from serve.modes import SERVE_MODES
+
 __all__ = ["feed_command", "feed_modes_command"]
 
 
@@ -38,7 +40,7 @@ __all__ = ["feed_command", "feed_modes_command"]
               help="--via serve: the users' state folded inside the bench replica, or kept in user shard "
                    "actors over a log as the platform keeps it (a Ray call per page; a like returns once "
                    "the user's shard has applied it).")
-@click.option("--serve-mode", type=click.Choice(["proxy", "throughput"]), default="proxy", show_default=True,
+@click.option("--serve-mode", type=click.Choice(list(SERVE_MODES)), default="proxy", show_default=True,
               help="How HTTP reaches the replicas (serve.modes): Serve's proxy actor, or Ray's throughput-optimised "
                    "Serve behind HAProxy. The baseline runs in the same mode.")
 @click.option("--cache-dir", default="~/.cache/reelstack/bench-feed", show_default=True)

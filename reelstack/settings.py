@@ -96,8 +96,10 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         raise SettingsError(variable="REEL_UPLOAD_MAX_BYTES", message="must be at least 1")
     if settings.log_partitions < 1:
         raise SettingsError(variable="REEL_LOG_PARTITIONS", message="must be at least 1")
-    if settings.serve_mode not in ("proxy", "throughput"):
-        raise SettingsError(variable="REEL_SERVE_MODE", message="must be proxy or throughput")
+    from serve.modes import SERVE_MODES  # the mode names live with what they switch
+
+    if settings.serve_mode not in SERVE_MODES:
+        raise SettingsError(variable="REEL_SERVE_MODE", message=f"must be one of {', '.join(SERVE_MODES)}")
     if settings.rate_ip_per_s < 0:
         raise SettingsError(variable="REEL_RATE_IP_PER_S", message="must be 0 (no per-address limit) or more")
     if settings.serve_mode == "throughput" and settings.rate_ip_per_s > 0:

@@ -19,6 +19,8 @@ from typing import Any
 
 import click
 
+from serve.modes import SERVE_MODES
+
 __all__ = ["trainer_summary", "up", "users"]
 
 
@@ -48,7 +50,7 @@ def _settings(**overrides: Any) -> Any:
 @click.option("--viewers", default=300, show_default=True, type=int, help="Demo viewers to replay.")
 @click.option("--exit-after-seed", is_flag=True, help="Stop once the demo is seeded (CI, benchmarks).")
 @click.option("--no-trainer", is_flag=True, help="Start no online trainer (as REEL_TRAINER_ENABLED=false).")
-@click.option("--serve-mode", type=click.Choice(["proxy", "throughput"]), default=None,
+@click.option("--serve-mode", type=click.Choice(list(SERVE_MODES)), default=None,
               help="How HTTP reaches the API's replicas (default REEL_SERVE_MODE or proxy): Serve's proxy "
                    "actor, or Ray's throughput-optimised Serve behind HAProxy (needs REEL_RATE_IP_PER_S=0).")
 def up(demo: bool, data_dir: str | None, log_url: str | None, views_url: str | None, blob_url: str | None,
