@@ -80,6 +80,11 @@ class FeedBenchApp:
         await self.shards.applied(user, await self.shards.append(events))
         return (await self.shards.get_state(user)).version
 
+    async def __del__(self) -> None:
+        """Serve calls this when the bench deletes the app: stop the shards and remove their log."""
+        if self.shards is not None:
+            await self.shards.close()
+
     async def __call__(self, request: Any) -> dict[str, Any]:
         user = request.query_params["user"]
         if request.method == "POST":

@@ -77,6 +77,7 @@ def train(kind: str, url: str | None, models_dir: str, text: str) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def eval_(path: str | None, fmt: str, online: bool, text: str, log_dir: str | None, as_json: bool) -> None:
     """Import into a fresh log, split by time, train, and compare the project with baselines."""
+    import shutil
     import tempfile
 
     from .evaluate import EvalConfig, evaluate
@@ -88,9 +89,13 @@ def eval_(path: str | None, fmt: str, online: bool, text: str, log_dir: str | No
         raise click.UsageError("--dataset PATH is required")
     rows = _read_rows(fmt, path)
     folder = log_dir or tempfile.mkdtemp(prefix="reel-eval-")
-    url = Path(folder).resolve().as_uri()
-    asyncio.run(append_events(url, list(rows_to_events(rows))))
-    events = asyncio.run(read_all(url))
+    try:
+        url = Path(folder).resolve().as_uri()
+        asyncio.run(append_events(url, list(rows_to_events(rows))))
+        events = asyncio.run(read_all(url))
+    finally:  # a log in a temporary folder is only the way in: the events are in memory now
+        if not log_dir:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def say(s: str) -> None:
         click.echo(s, err=True)

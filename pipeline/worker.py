@@ -32,6 +32,7 @@ __all__ = [
     "WorkSpec",
     "hls_prefix",
     "process_video",
+    "sweep_stale_work",
 ]
 
 
@@ -94,9 +95,34 @@ def hls_prefix(video_id: str) -> str:
     return join_key("videos", video_id, "hls")
 
 
+WORK_PREFIX = "reel-work-"
+_swept = False
+
+
+def sweep_stale_work(max_age_s: float, root: Path | None = None) -> int:
+    """Remove work folders older than ``max_age_s`` (longer than any attempt may run) from the temporary
+    folder: what attempts left when their worker process was killed (a cancelled task past its timeout,
+    ``ray stop``), each holding a copy of an upload. Returns how many went."""
+    import shutil
+
+    base = root or Path(tempfile.gettempdir())
+    cutoff = time.time() - max_age_s
+    gone = 0
+    for path in base.glob(f"{WORK_PREFIX}*"):
+        try:
+            if path.is_dir() and path.stat().st_mtime < cutoff:
+                shutil.rmtree(path, ignore_errors=True)
+                gone += 1
+        except OSError:  # another worker removed it first
+            continue
+    return gone
+
+
 def process_video(item: WorkItem, blobs: BlobSpec, spec: WorkSpec | None = None) -> WorkOutcome:
     """Do the media work for one upload; see the module docstring."""
     import hashlib
+
+    global _swept
 
     from media.ladder import LadderConfig
     from media.probe import probe
@@ -105,11 +131,14 @@ def process_video(item: WorkItem, blobs: BlobSpec, spec: WorkSpec | None = None)
     from media.results import ProbeLimits, Rejection
 
     spec = spec or WorkSpec()
+    if not _swept:  # once per worker process
+        _swept = True
+        sweep_stale_work(2 * spec.timeout_s)
     video_id = item.video_id
     store = blobs.open()
     seconds: dict[str, float] = {}
     try:
-        with tempfile.TemporaryDirectory(prefix=f"reel-work-{video_id[:24]}-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"{WORK_PREFIX}{video_id[:24]}-") as tmp:
             work = Path(tmp)
             src = work / "source"
             t0 = time.perf_counter()

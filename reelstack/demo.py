@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -105,8 +106,11 @@ def seed_demo(base_url: str, *, clips: int = 60, creators: int = 12, viewers: in
                      "music_title": f"{topic.title()} beat {sound + 1}", "privacy": "public"})
         return str(ticket["video_id"])
 
-    with ThreadPoolExecutor(workers) as pool:
-        video_ids = list(pool.map(upload, plan))
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            video_ids = list(pool.map(upload, plan))
+    finally:  # each clip is deleted once uploaded; the folder goes too, also when an upload failed
+        shutil.rmtree(work, ignore_errors=True)
     report.uploaded = len(video_ids)
     report.seconds["upload"] = time.perf_counter() - t
     _say(progress, f"uploaded {len(video_ids)} clips in {report.seconds['upload']:.0f} s; processing...")

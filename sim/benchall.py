@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -245,18 +246,21 @@ def run_all(
         with contextlib.suppress(ValueError):
             b.update(json.loads(previous.read_text()).get("benchmarks", {}))
     sweep: list[dict[str, Any]] = []
-    for plan in plan_benchmarks(work, quick=quick, eval_dataset=eval_dataset):
-        base = plan.name.split("@")[0]
-        if only and base not in only:
-            continue
-        r = _run(plan, say)
-        if base == "feed":
-            r["concurrency"] = int(plan.name.split("@")[1])
-            sweep.append(r)
-            b["feed"] = {"sweep": sweep, "command": "reel bench feed --concurrency C --json (C swept)"}
-        else:
-            b[plan.name] = r
-        say(f"  {plan.name}: {'ERROR ' + r['error'] if 'error' in r else 'ok'} ({r.get('wall_s')} s)")
+    try:
+        for plan in plan_benchmarks(work, quick=quick, eval_dataset=eval_dataset):
+            base = plan.name.split("@")[0]
+            if only and base not in only:
+                continue
+            r = _run(plan, say)
+            if base == "feed":
+                r["concurrency"] = int(plan.name.split("@")[1])
+                sweep.append(r)
+                b["feed"] = {"sweep": sweep, "command": "reel bench feed --concurrency C --json (C swept)"}
+            else:
+                b[plan.name] = r
+            say(f"  {plan.name}: {'ERROR ' + r['error'] if 'error' in r else 'ok'} ({r.get('wall_s')} s)")
+    finally:  # the benchmarks' scratch logs and databases
+        shutil.rmtree(work, ignore_errors=True)
     if not only or "state_size" in only:
         b["state_size"] = state_size()
     if sim_result is not None:

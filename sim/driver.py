@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -404,6 +405,7 @@ class _Sim:
             await creators_task
         finally:
             await self.api.close()
+            shutil.rmtree(self.work, ignore_errors=True)  # the clips are deleted once uploaded; the folder too
         self.trace.wall_s = self.now()
         return self.trace
 

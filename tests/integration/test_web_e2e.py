@@ -102,10 +102,11 @@ def phone(browser: Any) -> Iterator[Any]:
 
 @functools.cache
 def screenshots_dir() -> Path:
-    """``REEL_SCREENSHOTS_DIR`` (relative to the repository root) or a fresh temporary directory."""
+    """``REEL_SCREENSHOTS_DIR`` (relative to the repository root) or ``reel-screenshots`` in the system's
+    temporary folder (one folder that each run overwrites, not one more per run)."""
     configured = os.environ.get("REEL_SCREENSHOTS_DIR", "").strip()
     if not configured:
-        return Path(tempfile.mkdtemp(prefix="reel-screenshots-"))
+        return Path(tempfile.gettempdir()) / "reel-screenshots"
     path = Path(configured)
     return path if path.is_absolute() else Path(__file__).resolve().parents[2] / path
 
@@ -370,7 +371,6 @@ def test_screenshots_stay_out_of_the_checkout_unless_asked(monkeypatch: pytest.M
     repo = Path(__file__).resolve().parents[2]
     monkeypatch.delenv("REEL_SCREENSHOTS_DIR", raising=False)
     default = screenshots_dir.__wrapped__()
-    assert default.is_dir() and repo not in default.parents
-    default.rmdir()
+    assert repo not in default.parents and default == screenshots_dir.__wrapped__()  # the same folder each run
     monkeypatch.setenv("REEL_SCREENSHOTS_DIR", "docs/screenshots")
     assert screenshots_dir.__wrapped__() == repo / "docs" / "screenshots"
