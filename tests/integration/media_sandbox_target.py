@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 import time
 
@@ -25,6 +26,8 @@ def main() -> None:
             fh.flush()
     elif what == "alloc":
         _ = bytearray(4 * 1024 * 1024 * 1024)
+    elif what == "nice":
+        sys.stdout.write(f"nice={os.nice(0)} ")
     sys.stdout.write("ok")
 
 

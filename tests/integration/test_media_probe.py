@@ -301,6 +301,14 @@ def test_memory_cap() -> None:
     assert run.returncode != 0 and b"MemoryError" in run.stderr
 
 
+def test_media_work_runs_below_the_parents_priority() -> None:
+    parent = os.nice(0)
+    run = run_sandboxed(TARGET, b"nice", SandboxLimits())
+    assert run.returncode == 0 and run.stdout == f"nice={min(19, parent + 10)} ok".encode()
+    run = run_sandboxed(TARGET, b"nice", SandboxLimits(nice=0))
+    assert run.stdout == f"nice={parent} ok".encode()
+
+
 def test_probe_maps_sandbox_failures_to_rejections(good: Path) -> None:
     assert rejected(good, ProbeLimits(timeout_s=0.05)).reason_code == "timed_out"
     assert rejected(good, ProbeLimits(address_space_bytes=32 * 1024 * 1024)).reason_code == "worker_crashed"
