@@ -74,6 +74,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             log_url=self.log_url or f"file://{root / 'log'}",
             view_store_url=self.view_store_url or f"sqlite://{root / 'views.db'}",
             blob_url=self.blob_url or f"file://{root / 'blobs'}",
+            # replicas and actors need not share the CLI's working directory
+            feed_config=str(Path(self.feed_config).absolute()) if self.feed_config else "",
         )
 
 
@@ -109,4 +111,21 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
             "and limit per address in the load balancer in front, or use REEL_SERVE_MODE=proxy"))
     if settings.trainer_publish_every_s <= 0:
         raise SettingsError(variable="REEL_TRAINER_PUBLISH_EVERY_S", message="must be more than 0 seconds")
+    if settings.feed_config:
+        _check_feed_config(settings.feed_config)
     return settings.resolved()
+
+
+def _check_feed_config(path: str) -> None:
+    """Read the feed config file now: a wrong path or field must stop ``reel up`` with this message, not
+    fail the ingress replicas' start inside Ray."""
+    from serve.feed.config import FeedConfig
+
+    example = 'a JSON object of serve.feed.config.FeedConfig fields, e.g. {"state_budget_ms": 250}'
+    try:
+        msgspec.json.decode(Path(path).read_bytes(), type=FeedConfig)
+    except OSError as exc:
+        raise SettingsError(variable="REEL_FEED_CONFIG", message=(
+            f"cannot read {path!r} ({exc.strerror}): give the path of a file holding {example}")) from exc
+    except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
+        raise SettingsError(variable="REEL_FEED_CONFIG", message=f"{path}: {exc}; expected {example}") from exc

@@ -48,3 +48,18 @@ def test_a_malformed_moderation_file_names_the_variable(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as err:
         moderation_config(load_settings({"REEL_MODERATION_CONFIG": str(f)}))
     assert err.value.variable == "REEL_MODERATION_CONFIG"
+
+
+def test_feed_config_file_is_checked_at_start_and_made_absolute(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("feed.json").write_text('{"state_budget_ms": 300}')
+    assert load_settings({"REEL_FEED_CONFIG": "feed.json"}).feed_config == str(tmp_path / "feed.json")
+
+    with pytest.raises(SettingsError, match=r"REEL_FEED_CONFIG.*cannot read '/nowhere/feed\.json'"):
+        load_settings({"REEL_FEED_CONFIG": "/nowhere/feed.json"})
+    with pytest.raises(SettingsError, match="REEL_FEED_CONFIG"):  # a JSON text where a path belongs
+        load_settings({"REEL_FEED_CONFIG": '{"state_budget_ms": 250}'})
+    Path("bad.json").write_text('{"state_budget_ms": "soon"}')
+    with pytest.raises(SettingsError, match=r"REEL_FEED_CONFIG.*state_budget_ms"):
+        load_settings({"REEL_FEED_CONFIG": "bad.json"})
