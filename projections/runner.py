@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
+import math
 import operator
 import time
 from collections.abc import Callable, Sequence
@@ -138,9 +139,11 @@ class ProjectionRunner:
         idle_sleep_s: float = 0.2,
         cache_limit: int = _CACHE_LIMIT,
         catchup_batch_size: int | None = None,
+        group_commit_every_s: float = 1.0,
     ) -> None:
         """``batch_size`` events per commit; ``catchup_batch_size`` (default: the same) while more
-        than that many events are waiting, e.g. ``CATCHUP_BATCH`` for rebuilds and restarts."""
+        than that many events are waiting, e.g. ``CATCHUP_BATCH`` for rebuilds and restarts;
+        ``group_commit_every_s``: at most one consumer-group commit per this while folding."""
         if batch_size < 1 or max_attempts < 1 or (catchup_batch_size or 1) < 1:
             raise ValueError("batch_size, catchup_batch_size and max_attempts must be at least 1")
         self.log = log
@@ -152,6 +155,7 @@ class ProjectionRunner:
         self.catchup_batch_size = max(batch_size, catchup_batch_size or batch_size)
         self.max_attempts = max_attempts
         self.idle_sleep_s = idle_sleep_s
+        self.group_commit_every_s = group_commit_every_s
         self.cache_limit = cache_limit
         self._decode = value_decoder(projection)
         self._encode = msgspec.msgpack.Encoder().encode
@@ -170,6 +174,8 @@ class ProjectionRunner:
         self._pending: dict[int, asyncio.Future[list[Record]]] = {}  # read-ahead per partition
         self._inflight: asyncio.Future[None] | None = None  # the commit being written, if any
         self._dry_run = False  # look for undeclared keys before the next batch (see _Discovery)
+        self._group_pending: dict[int, int] | None = None  # offsets not yet committed to the consumer group
+        self._group_t = -math.inf  # monotonic time of the last group commit
 
     # -- positions -----------------------------------------------------------------------------
 
@@ -466,8 +472,24 @@ class ProjectionRunner:
     async def _commit_group(self, offsets: dict[int, int]) -> None:
         if self._consumer is None:
             return
+        self._group_pending = dict(offsets)
+        await self._flush_group(force=False)
+
+    async def _flush_group(self, *, force: bool) -> None:
+        """Commit the newest folded offsets to the consumer group: at most once per
+        ``group_commit_every_s`` while folding, and always when forced (caught up for a caller that
+        waits, stopping, closing). The group's offsets are informational (``reel log stat``'s lag per
+        group; a restart reads the store's checkpoint), and each is a durable write: per batch, the
+        views actor's runners spent more time in these writes than in folding."""
+        pending = self._group_pending
+        if pending is None or self._consumer is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._group_t < self.group_commit_every_s:
+            return
+        self._group_pending, self._group_t = None, now
         try:
-            await self._consumer.commit(dict(offsets))
+            await self._consumer.commit(pending)
         except Exception as exc:  # informational only: the store's checkpoint is authoritative
             log.warning("consumer group commit failed", view=self.name, group=self.group, error=str(exc))
 
@@ -508,6 +530,7 @@ class ProjectionRunner:
             stats.dead_lettered += dead
             if progress is not None:
                 progress(n)
+        await self._flush_group(force=True)
         stats.seconds = time.perf_counter() - t0
         log.info("caught up", view=self.name, events=stats.events, batches=stats.batches,
                  dead_lettered=stats.dead_lettered, seconds=round(stats.seconds, 3))
@@ -526,10 +549,12 @@ class ProjectionRunner:
                     break
                 if progress is not None:
                     progress(n)
+            await self._flush_group(force=False)  # caught up: commit what is due
             if not stop.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self.idle_sleep_s)
         await self.flush()
+        await self._flush_group(force=True)
 
     async def rebuild(self, progress: Progress | None = None) -> RunStats:
         """Drop the stored view and fold the whole retained log into it again."""
@@ -543,6 +568,7 @@ class ProjectionRunner:
     async def close(self) -> None:
         self._cancel_reads()
         await self.flush()
+        await self._flush_group(force=True)
         if self._consumer is not None:
             await self._consumer.close()
             self._consumer = None

@@ -266,6 +266,37 @@ async def test_big_batches_while_far_behind_then_small_ones(event_log: EventLog)
     assert stored_view(store, COUNTERS) == fold_all(COUNTERS, merged_order(events)).data
 
 
+async def test_group_commits_are_rate_limited_and_the_last_one_lands(event_log: EventLog) -> None:
+    """The consumer group's offsets (``reel log stat``'s lag) are written at most once per
+    ``group_commit_every_s`` while folding, yet equal the store's checkpoint once caught up or closed."""
+    events = world(15)
+    await event_log.append(events)
+    store = open_store("memory://")
+    runner = ProjectionRunner(event_log, store, COUNTERS, batch_size=10, group_commit_every_s=3600)
+    writes: list[dict[int, int]] = []
+    consumer_commit = None
+
+    async def counted(offsets: dict[int, int] | None = None) -> None:
+        writes.append(dict(offsets or {}))
+        assert consumer_commit is not None
+        await consumer_commit(offsets)
+
+    await runner.start()
+    assert runner._consumer is not None
+    consumer_commit = runner._consumer.commit
+    runner._consumer.commit = counted  # type: ignore[method-assign]
+    for _ in range(5):
+        assert (await runner.step())[0] == 10
+    assert len(writes) == 1  # the first batch's; the next four waited
+    stats = await runner.run_until_caught_up()
+    assert stats.events == len(events) - 50
+    ckpt = store.checkpoint("counters")
+    assert ckpt is not None and len(writes) == 2 and writes[-1] == ckpt.offsets
+    assert await event_log.committed("proj.counters") == ckpt.offsets
+    await runner.close()
+    assert len(writes) == 2  # nothing new to commit
+
+
 @pytest.mark.kafka
 async def test_the_runner_folds_a_kafka_log_too(kafka_bootstrap: str, tmp_path: Any) -> None:
     events = world(15)
