@@ -329,10 +329,17 @@ async def test_run_forever_follows_a_writer(tmp_path: Any) -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run_forever(stop))
     events = world(20)
+    # appended in ts order, one partition per append: an append that spans partitions lands one partition
+    # at a time, so a follower can see it half-written and fold its records out of ts order across
+    # partitions (the CI run of 2026-11-22 did, under load); the merge is exact only for what is visible
+    parts = [partition_for(partition_key(e), PARTITIONS) for e in merged_order(events)]
+    runs = [list(g) for _, g in itertools.groupby(zip(parts, merged_order(events), strict=True),
+                                                  key=lambda pe: pe[0])]
     try:
-        for i in range(0, len(events), len(events) // 3 + 1):
-            await writer.append(events[i : i + len(events) // 3 + 1])
-            await asyncio.sleep(0.05)
+        for i, run in enumerate(runs):
+            await writer.append([e for _, e in run])
+            if i % 10 == 0:
+                await asyncio.sleep(0.02)  # let the runner fold between some of the appends
         for _ in range(500):
             ckpt = store.checkpoint("counters")
             if ckpt is not None and ckpt.events == len(events):
@@ -346,8 +353,6 @@ async def test_run_forever_follows_a_writer(tmp_path: Any) -> None:
         await writer.close()
     ckpt = store.checkpoint("counters")
     assert ckpt is not None and ckpt.events == len(events)
-    # appended in waves, each wave in ts order: within a wave the merge is exact; views agree because
-    # every wave is later in time than the one before
     assert stored_view(store, COUNTERS) == fold_all(COUNTERS, merged_order(events)).data
 
 
