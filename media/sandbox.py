@@ -32,8 +32,7 @@ class SandboxLimits(msgspec.Struct, frozen=True, kw_only=True):
     max_open_files: int = 64
     max_file_bytes: int = 0  # the child may not write any regular file
     # scheduling priority, added to the parent's: media work is batch work, and on a host that also serves
-    # feeds it must not take the CPU from them (under the whole platform on 2 cores, transcodes at
-    # priority 0 pushed feed pages' user-state reads past their budget: docs/simulation.md)
+    # feeds it should give the CPU to them first (an upload is processed a little later under load)
     nice: int = 10
 
 

@@ -24,6 +24,7 @@ from blobs import BlobStore, join_key, open_blobs
 from events.schema import Rendition
 
 __all__ = [
+    "WORK_PREFIX",
     "BlobSpec",
     "WorkDone",
     "WorkItem",
