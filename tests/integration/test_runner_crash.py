@@ -77,19 +77,20 @@ def test_sigkill_at_random_points_then_resume_equals_a_clean_rebuild(tmp_path: P
     total_batches = len(events) // BATCH
     killed_at: list[int] = []
     for _ in range(KILLS):
-        target = _seq(store_url) + rng.randint(1, total_batches // (KILLS + 2))
+        target = _seq(store_url) + rng.randint(1, total_batches // (2 * KILLS + 2))
         proc = _start(log_url, store_url)
         deadline = time.monotonic() + 120
         while _seq(store_url) < target and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.002)
-        time.sleep(rng.random() * 0.02)
+        time.sleep(rng.random() * 0.005)  # a batch of 20 takes about a millisecond: anywhere in the next few
         proc.kill()
         proc.wait()
         _, err = proc.communicate()
         assert proc.returncode in (-9, 0), err.decode()[-2000:]
         killed_at.append(_seq(store_url))
-    # the kills landed mid-run, at different places
-    assert len(set(killed_at)) >= KILLS - 1 and 0 < killed_at[0] < killed_at[-1] < total_batches, killed_at
+    # the kills landed mid-run, at different places (on a busy host the runner may finish before a late kill)
+    mid_run = {k for k in killed_at if 0 < k < total_batches}
+    assert len(mid_run) >= KILLS - 2, (killed_at, total_batches)
     final = _start(log_url, store_url)
     _, err = final.communicate(timeout=300)
     assert final.returncode == 0, err.decode()[-2000:]
