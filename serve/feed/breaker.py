@@ -74,6 +74,6 @@ class CircuitBreaker:
         spanned = now - self._first_failure_at >= self.min_span_s
         if state == "half_open" or (self._failures >= self.failure_threshold and spanned):
             self._state = "open"
-            self._opened_at = self._clock()
+            self._opened_at = now
             self._failures = 0
             self.opened += 1
