@@ -47,12 +47,36 @@ class LogWriter:
 
 
 class RemoteAppender:
-    """The ``Appender`` of a ``LogWriter`` actor handle (picklable: pass it into other actors)."""
+    """The ``Appender`` of a ``LogWriter`` actor, by handle or by name (picklable: pass it into other actors).
+
+    Pass one made ``by_name`` into an actor Ray restarts (``max_restarts``): it pickles as the name and
+    looks the writer up on first use in the process that appends. An argument that holds a handle is
+    kept in Ray's object store, and a restarted actor may not find it there (Ray warns when the actor
+    is created, ray-project/ray#53727)."""
 
     def __init__(self, handle: Any) -> None:
         self.handle = handle
+        self.name: tuple[str, str | None] | None = None
+
+    @classmethod
+    def by_name(cls, name: str, namespace: str | None = None, *, handle: Any = None) -> RemoteAppender:
+        """``handle``: the writer's, where the caller has it; kept here (and so the actor, which Ray ends
+        once no handle to it is left) but not pickled."""
+        appender = cls(handle)
+        appender.name = (name, namespace)
+        return appender
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"handle": None if self.name is not None else self.handle, "name": self.name}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.handle, self.name = state["handle"], state["name"]
 
     async def append(self, events: Sequence[Event]) -> list[Position]:
+        if self.handle is None:
+            if self.name is None:
+                raise RuntimeError("RemoteAppender needs the LogWriter's handle or name")
+            self.handle = ray.get_actor(self.name[0], namespace=self.name[1])
         pairs = await self.handle.append.remote(list(events))
         return [Position(p, o) for p, o in pairs]
 

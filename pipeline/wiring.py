@@ -74,7 +74,7 @@ def start_embedded(
         import ray
 
         ray.get(writer.ready.remote())
-        appender = RemoteAppender(writer)
+        appender = RemoteAppender.by_name(LOG_WRITER, namespace, handle=writer)  # restartable actors: see its doc
     coordinator = start_pipeline(
         coordinator_config(settings, **overrides),
         moderation=moderation,

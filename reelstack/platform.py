@@ -122,7 +122,8 @@ def start_platform(settings: Settings, *, namespace: str | None = None, host: st
         p.writer = start_log_writer(settings.log_url, name=LOG_WRITER, namespace=ns,
                                     partitions=settings.log_partitions)
         ray.get(p.writer.ready.remote())
-        appender = RemoteAppender(p.writer)
+        # by name: the pipeline and views actors get it as an argument, and Ray restarts them (see its doc)
+        appender = RemoteAppender.by_name(LOG_WRITER, ns, handle=p.writer)
     p.timings["log_writer_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
