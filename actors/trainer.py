@@ -3,7 +3,9 @@
 A thin shell around ``ml.online.OnlineTrainer`` (all learning logic is there and runs in-process in
 tests): ``step`` polls the log's ``trainer`` consumer group, turns likes / shares / completed views
 into positives and "not interested" / skips into negatives (creators from the catalog events it
-sees), takes one small step per batch, commits the offsets, and snapshots the parameters once
+sees), takes one small step per batch, commits the offsets (at most once per ``commit_every_s``, and
+on close: each commit of a file log's group rewrites and fsyncs its offsets file, and under load the
+trainer steps back to back), and snapshots the parameters once
 ``publish_every_us`` of wall-clock time has passed *and* something new was learned. Serving reads
 the snapshot with ``published``; with an ``appender`` and a ``models_dir`` every snapshot is also
 written as an artifact (``ml.registry.save_artifact``, model ``online``) and announced with a
@@ -21,6 +23,7 @@ import asyncio
 import contextlib
 import dataclasses
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +46,8 @@ class OnlineTrainerActor:
     def __init__(self, log_url: str, config: OnlineConfig | None = None, group: str = "trainer", *,
                  log_options: dict[str, Any] | None = None, appender: Any = None,
                  models_dir: str | None = None, keep_artifacts: int = 3, from_start: bool = False,
-                 poll_timeout_s: float = 0.5, torch_threads: int = 1) -> None:
+                 poll_timeout_s: float = 0.5, torch_threads: int = 1, commit_every_s: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         import torch
 
         torch.set_num_threads(max(1, torch_threads))  # small steps: one thread, leave the cores to serving
@@ -57,6 +61,10 @@ class OnlineTrainerActor:
         self.keep_artifacts = max(1, keep_artifacts)
         self.from_start = from_start
         self.poll_timeout_s = poll_timeout_s
+        self.commit_every_s = commit_every_s
+        self._clock = clock
+        self._uncommitted = False  # records consumed since the group's last commit
+        self._committed_at = -float("inf")
         self.counts = {"records": 0, "labelled": 0, "published": 0, "announced": 0}
         self.last_uri = ""
         self.error = ""
@@ -87,8 +95,8 @@ class OnlineTrainerActor:
         ]
         for s in range(0, len(batch), self.trainer.cfg.batch):
             self.trainer.observe(batch[s : s + self.trainer.cfg.batch])
-        if records:
-            await self._consumer.commit()
+        self._uncommitted |= bool(records)
+        await self._commit_group(force=False)
         published = False
         if self.trainer.seen > self._seen_at_publish:  # nothing new learned: nothing to publish
             published = self.trainer.maybe_publish(time.time_ns() // 1000)
@@ -105,6 +113,17 @@ class OnlineTrainerActor:
             "published": int(published),
             "rows": len(self.trainer.model.table),
         }
+
+    async def _commit_group(self, *, force: bool) -> None:
+        """Commit the group's offsets if anything was consumed since the last commit, and it is due (or
+        ``force``). The commits only show an operator how far the trainer got (it replays from the start),
+        so one a second is plenty."""
+        now = self._clock()
+        if self._uncommitted and self._consumer is not None and (
+                force or now - self._committed_at >= self.commit_every_s):
+            await self._consumer.commit()
+            self._uncommitted = False
+            self._committed_at = now
 
     async def _announce(self) -> None:
         """Write the snapshot as an artifact and append its ``ModelVersionPublished`` (when configured)."""
@@ -191,6 +210,10 @@ class OnlineTrainerActor:
         if closer is not None:
             await closer()
         if self._consumer is not None:
+            try:
+                await self._commit_group(force=True)
+            except Exception as exc:  # only the group's progress report is lost: close the log anyway
+                log.warning("online trainer's last group commit failed", error=f"{type(exc).__name__}: {exc}")
             consumer, self._consumer = self._consumer, None
             await consumer.close()
         if self._log is not None:
