@@ -33,6 +33,7 @@ __all__ = [
     "free_port",
     "kafka_ready",
     "moto_s3_server",
+    "port_taken",
     "redis_ready",
     "redis_server",
     "s3_ready",
@@ -96,6 +97,20 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def port_taken(host: str, port: int) -> str | None:
+    """Why a server could not listen on ``host:port`` now (another process holds it, the address is not
+    this machine's, ...), or None when it could. Binds as the HTTP servers do (``SO_REUSEADDR``: a port
+    with only closed connections lingering counts as free)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
 
 
 def kafka_ready(host: str, port: int, timeout_s: float = 1.0) -> bool:
