@@ -61,8 +61,8 @@ def up(demo: bool, data_dir: str | None, log_url: str | None, views_url: str | N
     settings = _settings(data_dir=data_dir, log_url=log_url, view_store_url=views_url, blob_url=blob_url,
                          http_host=host, http_port=port, trainer_enabled=False if no_trainer else None,
                          serve_mode=serve_mode)
-    if not address:  # the HTTP port is this machine's: say so now, not in a traceback after Ray started
-        _check_http_port(settings.http_host, settings.http_port)
+    if not address:  # the ports are this machine's: say so now, not in a traceback after Ray started
+        _check_ports(settings.http_host, settings.http_port, dashboard_port)
     from serve.modes import use_serve_mode
 
     use_serve_mode(settings.serve_mode)  # before Ray starts (and before ray.serve is imported)
@@ -125,7 +125,7 @@ def up(demo: bool, data_dir: str | None, log_url: str | None, views_url: str | N
             ray.shutdown()
 
 
-def _check_http_port(host: str, port: int) -> None:
+def _check_ports(host: str, port: int, dashboard_port: int) -> None:
     from .services import port_taken
 
     why = port_taken(host, port)
@@ -133,6 +133,12 @@ def _check_http_port(host: str, port: int) -> None:
         raise click.UsageError(
             f"cannot serve HTTP on {host}:{port} ({why}). If another `reel up` is running there, stop it "
             "(Ctrl-C, or `pkill -INT -f 'reel up'`), or pick another port with --port N (or REEL_HTTP_PORT).")
+    why = port_taken("127.0.0.1", dashboard_port)
+    if why is not None:
+        raise click.UsageError(
+            f"cannot start Ray's dashboard on 127.0.0.1:{dashboard_port} ({why}). If another `reel up` or "
+            "Ray is running, stop it (`pkill -INT -f 'reel up'`, `ray stop`), or pick another port with "
+            "--dashboard-port N.")
 
 
 def trainer_summary(platform: Any) -> str:
