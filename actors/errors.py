@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "ActorsError",
     "CheckpointError",
@@ -13,6 +15,11 @@ __all__ = [
 
 class ActorsError(Exception):
     """Root of every error raised by ``actors``."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the fields are keyword-only, so pickling's default (``cls(*args)``) cannot rebuild it: restore
+        # the message and fields without __init__ (an error raised in a Ray actor or task reaches the caller)
+        return type(self).__new__, (type(self), *self.args), self.__dict__
 
 
 class CheckpointError(ActorsError):

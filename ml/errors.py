@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["DatasetFormatError", "MLError", "ModelNotFoundError"]
 
 
 class MLError(Exception):
     """Root of every error raised by ``ml``."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the fields are keyword-only, so pickling's default (``cls(*args)``) cannot rebuild it: restore
+        # the message and fields without __init__ (an error raised in a Ray actor or task reaches the caller)
+        return type(self).__new__, (type(self), *self.args), self.__dict__
 
 
 class DatasetFormatError(MLError):

@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 __all__ = [
     "BrokerStartError",
@@ -47,6 +47,11 @@ __all__ = [
 
 class ServiceError(RuntimeError):
     """Root of the errors raised while starting local services."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the fields are keyword-only, so pickling's default (``cls(*args)``) cannot rebuild it: restore
+        # the message and fields without __init__ (an error raised in a Ray actor or task reaches the caller)
+        return type(self).__new__, (type(self), *self.args), self.__dict__
 
 
 class TansuNotFoundError(ServiceError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -20,6 +21,11 @@ class SettingsError(ValueError):
     def __init__(self, *, variable: str, message: str) -> None:
         self.variable = variable
         super().__init__(f"bad setting {variable}: {message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the fields are keyword-only, so pickling's default (``cls(*args)``) cannot rebuild it: restore
+        # the message and fields without __init__ (an error raised in a Ray actor or task reaches the caller)
+        return type(self).__new__, (type(self), *self.args), self.__dict__
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
