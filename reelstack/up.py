@@ -85,7 +85,13 @@ def up(demo: bool, data_dir: str | None, log_url: str | None, views_url: str | N
                        log_to_driver=False)
         dashboard = f"http://{ctx.dashboard_url}" if ctx.dashboard_url else "(dashboard unavailable)"
     click.echo(f"ray up in {time.perf_counter() - t0:.1f} s; starting the platform...")
-    platform = start_platform(settings, namespace=NAMESPACE, moderation=moderation)
+    try:
+        platform = start_platform(settings, namespace=NAMESPACE, moderation=moderation)
+    except Exception as exc:
+        ours = _configuration_error(exc)
+        if ours is None:
+            raise
+        raise click.ClickException(f"the platform did not start: {ours}") from None
     steps = ", ".join(f"{k[:-2]} {v:.1f}s" for k, v in platform.timings.items())
     click.echo(f"platform up in {time.perf_counter() - t0:.1f} s ({steps})")
     try:
@@ -123,6 +129,25 @@ def up(demo: bool, data_dir: str | None, log_url: str | None, views_url: str | N
         platform.stop()
         if not address:
             ray.shutdown()
+
+
+def _configuration_error(exc: BaseException) -> BaseException | None:
+    """The project's own error behind ``exc`` (raised here, or in an actor and re-raised by Ray), whose
+    message says what to fix (a broker or store that cannot be reached, a bad URL), or None."""
+    from actors.errors import ActorsError
+    from blobs.errors import BlobError
+    from events.errors import EventsError
+    from projections.errors import ProjectionsError
+
+    from .services import ServiceError
+    from .settings import SettingsError
+
+    ours = (ActorsError, BlobError, EventsError, ProjectionsError, ServiceError, SettingsError)
+    cause = getattr(exc, "cause", None)  # ray.exceptions.RayTaskError: the actor's own exception (its str
+    for candidate in (cause, exc):       # is the bare message, the RayTaskError's the remote traceback)
+        if isinstance(candidate, ours):
+            return candidate
+    return None
 
 
 def _check_ports(host: str, port: int, dashboard_port: int) -> None:

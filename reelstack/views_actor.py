@@ -19,7 +19,7 @@ from events.log import EventLog
 from projections.admin import open_log_for_views
 from projections.registry import all_projections
 from projections.runner import ProjectionRunner
-from projections.store import open_store
+from projections.store import ViewStore, open_store
 
 __all__ = ["ViewsActor"]
 
@@ -32,7 +32,8 @@ class ViewsActor:
                  appender: Any = None, reports_every_s: float = 1.0) -> None:
         self.log_url = log_url
         self.partitions = partitions
-        self.store = open_store(store_url)
+        self.store_url = store_url
+        self.store: ViewStore | None = None  # opened by start: its errors then reach the caller as they are
         self.idle_sleep_s = idle_sleep_s
         self.appender = appender
         self.reports_every_s = reports_every_s
@@ -41,15 +42,41 @@ class ViewsActor:
         self._runners: list[ProjectionRunner] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.errors: dict[str, str] = {}
+        # Ray runs an async actor's __init__ on the actor's event loop: start folding at once, so that an
+        # actor Ray restarted after a crash (nobody calls start on the new one) folds again by itself
+        self._starting = self._start_soon()
+
+    def _start_soon(self) -> asyncio.Task[list[str]]:
+        task = asyncio.get_running_loop().create_task(self._start())
+        task.add_done_callback(self._started)
+        return task
+
+    def _started(self, task: asyncio.Task[list[str]]) -> None:
+        exc = None if task.cancelled() else task.exception()
+        if exc is not None:
+            self.errors["start"] = f"{type(exc).__name__}: {exc}"
+            log.error("the views did not start", error=self.errors["start"])
+        else:
+            self.errors.pop("start", None)
 
     async def start(self) -> list[str]:
-        """Catch every view up with the log, then keep folding; returns the view names."""
-        if self._tasks:
-            return [r.name for r in self._runners]
+        """Wait until every view has caught up with the log and folds live; returns the view names. The
+        actor starts by itself; this raises what stopped it, and a call after a failure tries again."""
+        if self._starting.done() and (self._starting.cancelled() or self._starting.exception() is not None):
+            self._starting = self._start_soon()
+        return await asyncio.shield(self._starting)
+
+    async def _start(self) -> list[str]:
+        if self.store is None:
+            self.store = open_store(self.store_url)
         self._log = await open_log_for_views(self.log_url, self.partitions)
         self._runners = [ProjectionRunner(self._log, self.store, p, idle_sleep_s=self.idle_sleep_s)
                          for p in all_projections()]
-        await asyncio.gather(*(r.run_until_caught_up() for r in self._runners))
+        try:
+            await asyncio.gather(*(r.run_until_caught_up() for r in self._runners))
+        except BaseException:  # close what this attempt opened; the next start opens them again
+            await self._close_log()
+            raise
         self._tasks = [asyncio.create_task(self._run(r)) for r in self._runners]
         if self.appender is not None:
             self._tasks.append(asyncio.create_task(self._reports()))
@@ -83,8 +110,15 @@ class ViewsActor:
 
     async def stop(self) -> None:
         self._stop.set()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        for r in self._runners:
+        if not self._starting.done():
+            self._starting.cancel()
+        await asyncio.gather(self._starting, *self._tasks, return_exceptions=True)
+        await self._close_log()
+
+    async def _close_log(self) -> None:
+        runners, self._runners = self._runners, []
+        for r in runners:
             await r.close()
         if self._log is not None:
-            await self._log.close()
+            log_, self._log = self._log, None
+            await log_.close()

@@ -120,7 +120,8 @@ class RedisStore:
         except (rex.ConnectionError, rex.TimeoutError) as exc:
             raise StoreUnavailableError(
                 url=self.url, detail=str(exc),
-                hint="start redis-server (or fix --store / REEL_VIEW_STORE_URL) and retry",
+                hint=("start redis-server, or fix the URL (REEL_VIEW_STORE_URL; "
+                      "`reel up --views-url`, `reel projections --store`)"),
             ) from exc
         except rex.RedisError as exc:
             raise StoreUnavailableError(
