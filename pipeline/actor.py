@@ -1,8 +1,9 @@
 """The coordinator as a Ray actor: ``start_pipeline`` launches it; it ticks until ``stop``.
 
 The actor needs no CPU of its own (``num_cpus=0``: it waits on the log, the store and its media tasks,
-which each take one CPU). A restarted actor (``max_restarts``) resumes from the state store, or
-replays the log when the store is ``memory://`` — either way nothing is transcoded twice.
+which each take one CPU). A restarted actor (``max_restarts``) starts ticking by itself
+(``actors.autostart``) and resumes from the state store, or replays the log when the store is
+``memory://`` — either way nothing is transcoded twice.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import asyncio
 from typing import Any
 
 import ray
+
+from actors.autostart import AutoStart
 
 from .coordinator import Coordinator, CoordinatorConfig, ray_work
 from .moderation import ModerationPort
@@ -33,21 +36,31 @@ class PipelineActor:
         )
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # begun here, so that an actor Ray restarted after a crash ticks again by itself (actors.autostart)
+        self._autostart = AutoStart(self._start, what="the pipeline")
 
     async def start(self) -> None:
-        """Open the log and start ticking (idempotent)."""
+        """Wait until the log is open and the coordinator ticks; raises what stopped it (a later call
+        tries again)."""
+        await self._autostart.wait()
+
+    async def _start(self) -> None:
         await self.coordinator.start()
         if self._task is None:
             self._task = asyncio.create_task(self.coordinator.run(self._stop))
 
     async def status(self) -> dict[str, Any]:
-        return self.coordinator.status()
+        status = self.coordinator.status()
+        if self._autostart.error:
+            status["start_error"] = self._autostart.error
+        return status
 
     async def video(self, video_id: str) -> Any:
         return self.coordinator.video(video_id)
 
     async def stop(self) -> None:
         self._stop.set()
+        await self._autostart.cancel()
         if self._task is not None:
             await self._task
             self._task = None

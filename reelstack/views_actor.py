@@ -15,6 +15,7 @@ from typing import Any
 import ray
 import structlog
 
+from actors.autostart import AutoStart
 from events.log import EventLog
 from projections.admin import open_log_for_views
 from projections.registry import all_projections
@@ -42,29 +43,13 @@ class ViewsActor:
         self._runners: list[ProjectionRunner] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.errors: dict[str, str] = {}
-        # Ray runs an async actor's __init__ on the actor's event loop: start folding at once, so that an
-        # actor Ray restarted after a crash (nobody calls start on the new one) folds again by itself
-        self._starting = self._start_soon()
-
-    def _start_soon(self) -> asyncio.Task[list[str]]:
-        task = asyncio.get_running_loop().create_task(self._start())
-        task.add_done_callback(self._started)
-        return task
-
-    def _started(self, task: asyncio.Task[list[str]]) -> None:
-        exc = None if task.cancelled() else task.exception()
-        if exc is not None:
-            self.errors["start"] = f"{type(exc).__name__}: {exc}"
-            log.error("the views did not start", error=self.errors["start"])
-        else:
-            self.errors.pop("start", None)
+        # begun here, so that an actor Ray restarted after a crash folds again by itself (actors.autostart)
+        self._autostart = AutoStart(self._start, what="the views")
 
     async def start(self) -> list[str]:
         """Wait until every view has caught up with the log and folds live; returns the view names. The
         actor starts by itself; this raises what stopped it, and a call after a failure tries again."""
-        if self._starting.done() and (self._starting.cancelled() or self._starting.exception() is not None):
-            self._starting = self._start_soon()
-        return await asyncio.shield(self._starting)
+        return await self._autostart.wait()
 
     async def _start(self) -> list[str]:
         if self.store is None:
@@ -106,13 +91,15 @@ class ViewsActor:
                 await asyncio.wait_for(self._stop.wait(), self.reports_every_s)
 
     async def status(self) -> dict[str, Any]:
-        return {"views": [r.name for r in self._runners], "errors": dict(self.errors)}
+        errors = dict(self.errors)
+        if self._autostart.error:
+            errors["start"] = self._autostart.error
+        return {"views": [r.name for r in self._runners], "errors": errors}
 
     async def stop(self) -> None:
         self._stop.set()
-        if not self._starting.done():
-            self._starting.cancel()
-        await asyncio.gather(self._starting, *self._tasks, return_exceptions=True)
+        await self._autostart.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._close_log()
 
     async def _close_log(self) -> None:

@@ -235,6 +235,18 @@ async def test_clip_goes_from_upload_to_published_and_every_output_decodes(env: 
     assert kinds_after == kinds
 
 
+async def test_a_coordinator_restarted_by_ray_ticks_again_by_itself(env: Env, clip_tiny: Path,
+                                                                    ray_session: Any) -> None:
+    handle = env.start(ApproveAllModeration())
+    first = await env.upload(clip_tiny)
+    assert (await env.wait_status(first, {"published", "failed", "rejected"})).status == "published"
+    ray_session.kill(handle, no_restart=False)  # as a crash: Ray starts a new one from the same arguments
+    second = await env.upload(clip_tiny, caption="after the restart")
+    v = await env.wait_status(second, {"published", "failed", "rejected"}, timeout_s=120)  # nobody called start
+    assert v.status == "published", v
+    assert "start_error" not in await handle.status.remote()
+
+
 async def test_malformed_upload_is_rejected_with_a_reason(env: Env, tmp_path: Path) -> None:
     env.start(ApproveAllModeration())
     bad = tmp_path / "holiday.mp4"
