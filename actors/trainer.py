@@ -11,7 +11,8 @@ the snapshot with ``published``; with an ``appender`` and a ``models_dir`` every
 written as an artifact (``ml.registry.save_artifact``, model ``online``) and announced with a
 ``ModelVersionPublished`` event, so other processes pick it up by event like the batch models.
 
-``start`` runs ``step`` in a loop inside the actor until ``stop``. The model is a function of the
+``start`` runs ``step`` in a loop inside the actor until ``stop``; the actor ``start_online_trainer``
+makes starts that loop by itself, also when Ray restarts it after a crash. The model is a function of the
 log: a started trainer replays its consumer group from the beginning (``from_start``), so a
 restarted platform rebuilds the same parameters instead of forgetting what it learned; the
 group's commits still show how far it got. ``start_online_trainer`` starts the named actor.
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +32,7 @@ from typing import Any
 import ray
 import structlog
 
+from actors.autostart import AutoStart
 from events import Event, ModelVersionPublished, VideoDetailsSubmitted, VideoPublished, new_event_id, now_us, open_log
 from ml.online import Labelled, OnlineConfig, OnlineTrainer, labelled_stream
 
@@ -41,13 +44,13 @@ MODEL = "online"
 log = structlog.get_logger("actors.trainer")
 
 
-@ray.remote(num_cpus=0, max_task_retries=0)
+@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0)
 class OnlineTrainerActor:
     def __init__(self, log_url: str, config: OnlineConfig | None = None, group: str = "trainer", *,
                  log_options: dict[str, Any] | None = None, appender: Any = None,
                  models_dir: str | None = None, keep_artifacts: int = 3, from_start: bool = False,
                  poll_timeout_s: float = 0.5, torch_threads: int = 1, commit_every_s: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, autostart: bool = False) -> None:
         import torch
 
         torch.set_num_threads(max(1, torch_threads))  # small steps: one thread, leave the cores to serving
@@ -73,6 +76,9 @@ class OnlineTrainerActor:
         self._consumer: Any = None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # ``start_online_trainer`` asks for it: an actor Ray restarts after a crash then trains again by
+        # itself (actors.autostart), rebuilding its parameters from the log
+        self._autostart = AutoStart(self._start, what="the online trainer") if autostart else None
 
     async def _open(self) -> None:
         if self._log is None:
@@ -161,10 +167,16 @@ class OnlineTrainerActor:
 
     async def start(self) -> dict[str, Any]:
         """Open the log and keep stepping in the background until ``stop``; returns ``status``."""
+        if self._autostart is not None:
+            await self._autostart.wait()
+        else:
+            await self._start()
+        return self.status()
+
+    async def _start(self) -> None:
         if self._task is None:
             await self._open()
             self._task = asyncio.create_task(self._run())
-        return self.status()
 
     async def _run(self) -> None:
         while not self._stop.is_set():
@@ -187,19 +199,22 @@ class OnlineTrainerActor:
         """What an operator (or ``reel up``) wants to know: running, version, counts, last artifact."""
         return {
             "running": self._task is not None and not self._task.done(),
+            "pid": os.getpid(),  # the actor's process (a new one after Ray restarted it)
             "group": self.group,
             "version": self.trainer.version,
             "interactions": self.trainer.seen,
             "rows": len(self.trainer.model.table),
             "publish_every_s": self.trainer.cfg.publish_every_us / 1e6,
             "last_uri": self.last_uri,
-            "error": self.error,
+            "error": self.error or (self._autostart.error if self._autostart is not None else None) or "",
             **self.counts,
         }
 
     async def stop(self) -> None:
         """Finish the current step, stop the loop and close the log."""
         self._stop.set()
+        if self._autostart is not None:
+            await self._autostart.cancel()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self._task, 30)
@@ -228,6 +243,6 @@ def start_online_trainer(log_url: str, *, name: str | None = None, namespace: st
     """Start the trainer actor (named ``name``) and its loop; returns the handle once it runs."""
     actor = OnlineTrainerActor.options(name=name, namespace=namespace)  # type: ignore[attr-defined]
     handle = actor.remote(log_url, config, group, log_options=log_options, appender=appender,
-                          models_dir=models_dir, from_start=from_start)
+                          models_dir=models_dir, from_start=from_start, autostart=True)
     ray.get(handle.start.remote())
     return handle

@@ -9,6 +9,7 @@ which each take one CPU). A restarted actor (``max_restarts``) starts ticking by
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 import ray
@@ -50,7 +51,7 @@ class PipelineActor:
             self._task = asyncio.create_task(self.coordinator.run(self._stop))
 
     async def status(self) -> dict[str, Any]:
-        status = self.coordinator.status()
+        status = {**self.coordinator.status(), "pid": os.getpid()}  # a new process after Ray restarted it
         if self._autostart.error:
             status["start_error"] = self._autostart.error
         return status

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from typing import Any
 
 import ray
@@ -94,7 +95,8 @@ class ViewsActor:
         errors = dict(self.errors)
         if self._autostart.error:
             errors["start"] = self._autostart.error
-        return {"views": [r.name for r in self._runners], "errors": errors}
+        return {"views": [r.name for r in self._runners], "errors": errors,
+                "pid": os.getpid()}  # the actor's process (a new one after Ray restarted it)
 
     async def stop(self) -> None:
         self._stop.set()

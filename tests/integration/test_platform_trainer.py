@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -150,7 +151,19 @@ def test_trainer_actor_starts_publishes_stops_and_replays(trainer_log: TrainerLo
         deadline = time.monotonic() + 60
         while ray_session.get(again.status.remote())["interactions"] < 30 and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert ray_session.get(again.status.remote())["interactions"] == 30
+        before = ray_session.get(again.status.remote())
+        assert before["interactions"] == 30
+        # after a crash Ray restarts it, and it trains again without a start call
+        ray_session.kill(again, no_restart=False)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(ray_session.exceptions.RayActorError,  # while Ray restarts it
+                                     ray_session.exceptions.ActorUnavailableError):
+                status = ray_session.get(again.status.remote(), timeout=10)
+                if status["pid"] != before["pid"] and status["running"] and status["interactions"] == 30:
+                    break
+            time.sleep(0.2)
+        assert status["pid"] != before["pid"] and status["running"] and status["interactions"] == 30, status
     finally:
         ray_session.get(again.stop.remote(), timeout=60)
         ray_session.kill(again)
