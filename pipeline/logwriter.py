@@ -7,6 +7,8 @@ service in the ingress, the pipeline coordinator) go through the ``LogWriter`` a
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,11 +28,18 @@ class LogWriter:
         self.url = url
         self._options = dict(options or {})
         self._log: EventLog | None = None
+        # appends that arrive together (after Ray restarted this actor, every appender's retry) open the
+        # log once: a second open in the same process would find the log's writer lock taken
+        self._opening = asyncio.Lock()
 
     async def _opened(self) -> EventLog:
-        if self._log is None:
-            self._log = await open_log(self.url, **self._options)
+        async with self._opening:
+            if self._log is None:
+                self._log = await open_log(self.url, **self._options)
         return self._log
+
+    async def status(self) -> dict[str, Any]:
+        return {"pid": os.getpid(), "open": self._log is not None}  # a new pid after Ray restarted it
 
     async def ready(self) -> int:
         """Open (creating) the log; returns its partition count."""

@@ -1,0 +1,48 @@
+"""``LogWriter``: after Ray restarts it, appends that arrive together all land (the log opens once)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from pathlib import Path
+from typing import Any
+
+from events import UserRegistered, new_event_id, now_us, open_log
+from pipeline.logwriter import RemoteAppender, start_log_writer
+
+
+def _event(i: int) -> UserRegistered:
+    return UserRegistered(event_id=new_event_id(), ts=now_us(), user_id=f"u{i}")
+
+
+async def test_a_restarted_log_writer_takes_concurrent_appends(ray_session: Any, tmp_path: Path) -> None:
+    url = f"file://{tmp_path / 'log'}"
+    writer = start_log_writer(url, partitions=2)
+    appender = RemoteAppender(writer)
+    try:
+        await writer.ready.remote()
+        await appender.append([_event(0)])
+        pid = (await writer.status.remote())["pid"]
+        ray_session.kill(writer, no_restart=False)  # as a crash: Ray starts a new one from the same arguments
+        deadline = time.monotonic() + 60
+        while True:  # the new process answers; it has not opened the log yet
+            with contextlib.suppress(ray_session.exceptions.RayActorError):
+                status = await writer.status.remote()
+                if status["pid"] != pid:
+                    break
+            assert time.monotonic() < deadline, "Ray did not restart the log writer"
+            await asyncio.sleep(0.1)
+        assert not status["open"]
+        # every appender retries at once after a restart: the first append opens the log, the rest wait
+        await asyncio.gather(*(appender.append([_event(i)]) for i in range(1, 9)))
+    finally:
+        with contextlib.suppress(Exception):
+            await writer.close.remote()
+        ray_session.kill(writer)
+    log = await open_log(url, partitions=None, readonly=True)
+    try:
+        users = [r.event.user_id for p in range(2) for r in await log.read(p, 0, 100)]
+    finally:
+        await log.close()
+    assert sorted(users) == sorted(f"u{i}" for i in range(9))
