@@ -91,16 +91,22 @@ class RemoteAppender:
 
 
 class LazyLogAppender:
-    """An ``Appender`` that opens the log in this process on first use (Kafka: every process appends)."""
+    """An ``Appender`` that opens the log in this process on first use (Kafka: every process appends).
+    Appends that arrive together before it is open wait for one open (a producer each would leak)."""
 
     def __init__(self, url: str, **options: Any) -> None:
         self.url = url
         self.options = options
         self._log: EventLog | None = None
+        self._opening: asyncio.Lock | None = None  # made on first use, on the loop that appends
 
     async def append(self, events: Sequence[Event]) -> list[Position]:
         if self._log is None:
-            self._log = await open_log(self.url, **self.options)
+            if self._opening is None:
+                self._opening = asyncio.Lock()
+            async with self._opening:
+                if self._log is None:
+                    self._log = await open_log(self.url, **self.options)
         return await self._log.append(events)
 
     async def close(self) -> None:

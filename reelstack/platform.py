@@ -127,9 +127,9 @@ def start_platform(settings: Settings, *, namespace: str | None = None, host: st
     p.timings["log_writer_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    from serve.ingress import LazyLogAppender
+    from pipeline.logwriter import LazyLogAppender
 
-    reactor_appender = appender or LazyLogAppender(settings.log_url, {"partitions": settings.log_partitions})
+    reactor_appender = appender or LazyLogAppender(settings.log_url, partitions=settings.log_partitions)
     p.views = ViewsActor.options(name="reel-views", namespace=ns).remote(  # type: ignore[attr-defined]
         settings.log_url, settings.log_partitions, settings.view_store_url, appender=reactor_appender)
     ray.get(p.views.start.remote())

@@ -212,9 +212,16 @@ def _moderator(platform: Any) -> str:
         else:
             import asyncio
 
-            from serve.ingress import LazyLogAppender
+            from pipeline.logwriter import LazyLogAppender
 
-            asyncio.run(LazyLogAppender(s.log_url, {"partitions": s.log_partitions}).append([event]))
+            async def append() -> None:
+                appender = LazyLogAppender(s.log_url, partitions=s.log_partitions)
+                try:
+                    await appender.append([event])
+                finally:
+                    await appender.close()
+
+            asyncio.run(append())
         user_id = event.user_id
         marker.write_text(user_id)
     expires = int(time.time() * 1e6) + s.auth_token_ttl_s * 1_000_000

@@ -9,7 +9,6 @@ log's ``LogWriter`` actor, or the Kafka log itself), the user shards' router and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,7 @@ import ray
 import structlog
 from ray import serve
 
-from events.log import EventLog, Position, open_log
-from events.schema import Event
-from pipeline.logwriter import RemoteAppender
+from pipeline.logwriter import LazyLogAppender, RemoteAppender
 from pipeline.wiring import blob_spec, upload_service
 from projections.store import open_store
 from reelstack.settings import Settings
@@ -31,7 +28,7 @@ from .api.deps import set_context
 from .api.idempotency import IdempotencyStore
 from .api.ratelimit import TokenBuckets, address_limits
 
-__all__ = ["DEPLOYMENT", "REPLICA_ENV", "Ingress", "LazyLogAppender", "build_context"]
+__all__ = ["DEPLOYMENT", "REPLICA_ENV", "Ingress", "build_context"]
 
 DEPLOYMENT = "ingress"
 #: The ingress replica's environment (``ray_actor_options.runtime_env.env_vars``): user code runs on the
@@ -42,20 +39,6 @@ DEPLOYMENT = "ingress"
 #: Serve's thread pool either way).
 REPLICA_ENV = {"RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0"}
 log = structlog.get_logger("serve.ingress")
-
-
-class LazyLogAppender:
-    """Appends straight to a log every process may write (Kafka), opened on first use."""
-
-    def __init__(self, url: str, options: dict[str, Any]) -> None:
-        self.url = url
-        self.options = options
-        self._log: EventLog | None = None
-
-    async def append(self, events: Sequence[Event]) -> list[Position]:
-        if self._log is None:
-            self._log = await open_log(self.url, **self.options)
-        return await self._log.append(events)
 
 
 def _shard_router(settings: Settings, namespace: str) -> Any | None:
@@ -87,7 +70,7 @@ def build_context(settings: Settings, *, namespace: str = NAMESPACE, ranking: An
     if settings.log_url.startswith("file://"):
         appender: Any = RemoteAppender(ray.get_actor(LOG_WRITER, namespace=namespace))
     else:
-        appender = LazyLogAppender(settings.log_url, {"partitions": settings.log_partitions})
+        appender = LazyLogAppender(settings.log_url, partitions=settings.log_partitions)
     blobs = blob_spec(settings).open()
     store = open_store(settings.view_store_url)
     idem_path = Path(settings.data_dir).absolute() / "idempotency.db"
