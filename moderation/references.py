@@ -9,6 +9,7 @@ reading the log's partitions from where it stopped (each Serve replica and each 
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -167,8 +168,17 @@ class LogFollower:
         self.log = log
         self.refs = refs or References()
         self.offsets: dict[int, int] = {}
+        self._lock: asyncio.Lock | None = None  # made on first use, on the loop that catches up
 
     async def catch_up(self, batch: int = 2000) -> int:
+        """Fold what was appended since the last call; returns how many records. Callers at the same
+        time take turns (two reading from the same offsets would fold every record twice)."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            return await self._catch_up(batch)
+
+    async def _catch_up(self, batch: int) -> int:
         n = 0
         for info in await self.log.partition_info():
             offset = max(self.offsets.get(info.partition, info.start), info.start)

@@ -59,6 +59,7 @@ class ModerationDeployment:
         self._log: EventLog | None = None
         self._follower: LogFollower | None = None
         self._refreshed = 0.0
+        self._refreshing = asyncio.Lock()
         self.stats = {"batches": 0, "videos": 0, "largest_batch": 0}
         self.score.set_max_batch_size(config.max_batch_size)  # type: ignore[attr-defined]
         self.score.set_batch_wait_timeout_s(config.batch_wait_timeout_s)  # type: ignore[attr-defined]
@@ -66,11 +67,14 @@ class ModerationDeployment:
     async def _refresh(self) -> None:
         if self.log_url is None or time.monotonic() - self._refreshed < self.refresh_s:
             return
-        if self._follower is None:
-            self._log = await open_log(self.log_url, **self.log_options)
-            self._follower = LogFollower(self._log, self.ensemble.refs)
-        await self._follower.catch_up()
-        self._refreshed = time.monotonic()
+        async with self._refreshing:  # a batch and an operator's call at once: one open, one fold of each record
+            if time.monotonic() - self._refreshed < self.refresh_s:
+                return  # the other caller just did it
+            if self._follower is None:
+                self._log = await open_log(self.log_url, **self.log_options)
+                self._follower = LogFollower(self._log, self.ensemble.refs)
+            await self._follower.catch_up()
+            self._refreshed = time.monotonic()
 
     @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.05)
     async def score(self, batch: list[ModerationInputs]) -> list[ScoreSet]:
