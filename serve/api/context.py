@@ -36,6 +36,7 @@ from projections.store import StoreReader, ViewStore, reader
 from reelstack.settings import Settings
 
 from .idempotency import IdempotencyStore
+from .keylocks import KeyLocks
 from .ratelimit import TokenBuckets, address_limits
 
 __all__ = [
@@ -123,6 +124,7 @@ class ApiContext:
     idempotency: IdempotencyStore = field(default_factory=IdempotencyStore)
     user_limits: TokenBuckets | None = None
     ip_limits: TokenBuckets | None = None  # None: from settings (none when REEL_RATE_IP_PER_S is 0)
+    toggles: KeyLocks = field(default_factory=KeyLocks)  # like / follow: one check-and-append per user and target
     views: Readers = field(init=False)
     auth_secret: bytes = field(init=False)
 

@@ -81,10 +81,11 @@ async def client_events(body: EventsRequest, caller: Caller, ctx: Ctx) -> dict[s
 async def like(video_id: str, caller: Caller, ctx: Ctx) -> dict[str, Any]:
     registered(caller)
     _video(ctx, video_id, caller.user_id)
-    if counters.has_liked(ctx.views.counters, video_id, caller.user_id):
-        raise Conflict("you already like this video", code="already_liked")
-    out = await _write(ctx, [Liked(event_id=new_event_id(), ts=now_us(), user_id=caller.user_id,
-                                   video_id=video_id)], ("counters",), caller.user_id)
+    async with ctx.toggles.hold(f"like:{caller.user_id}:{video_id}"):  # a double tap appends one Liked
+        if counters.has_liked(ctx.views.counters, video_id, caller.user_id):
+            raise Conflict("you already like this video", code="already_liked")
+        out = await _write(ctx, [Liked(event_id=new_event_id(), ts=now_us(), user_id=caller.user_id,
+                                       video_id=video_id)], ("counters",), caller.user_id)
     return {**out, "liked": True, "stats": _stats(ctx, video_id)}
 
 
@@ -92,10 +93,11 @@ async def like(video_id: str, caller: Caller, ctx: Ctx) -> dict[str, Any]:
 async def unlike(video_id: str, caller: Caller, ctx: Ctx) -> dict[str, Any]:
     registered(caller)
     _video(ctx, video_id, caller.user_id)
-    if not counters.has_liked(ctx.views.counters, video_id, caller.user_id):
-        raise Conflict("you do not like this video", code="not_liked")
-    out = await _write(ctx, [Unliked(event_id=new_event_id(), ts=now_us(), user_id=caller.user_id,
-                                     video_id=video_id)], ("counters",), caller.user_id)
+    async with ctx.toggles.hold(f"like:{caller.user_id}:{video_id}"):
+        if not counters.has_liked(ctx.views.counters, video_id, caller.user_id):
+            raise Conflict("you do not like this video", code="not_liked")
+        out = await _write(ctx, [Unliked(event_id=new_event_id(), ts=now_us(), user_id=caller.user_id,
+                                         video_id=video_id)], ("counters",), caller.user_id)
     return {**out, "liked": False, "stats": _stats(ctx, video_id)}
 
 
@@ -157,18 +159,20 @@ async def follow(user_id: str, caller: Caller, ctx: Ctx) -> dict[str, Any]:
         raise BadRequest("you cannot follow yourself")
     if catalog.get_user(ctx.views.catalog, user_id) is None:
         raise NotFound(f"no user {user_id}")
-    if social.is_following(ctx.views.social, caller.user_id, user_id):
-        raise Conflict("you already follow this user", code="already_following")
-    out = await _write(ctx, [Followed(event_id=new_event_id(), ts=now_us(), user_id=caller.user_id,
-                                      creator_id=user_id)], ("social",), caller.user_id)
+    async with ctx.toggles.hold(f"follow:{caller.user_id}:{user_id}"):  # a double tap appends one Followed
+        if social.is_following(ctx.views.social, caller.user_id, user_id):
+            raise Conflict("you already follow this user", code="already_following")
+        out = await _write(ctx, [Followed(event_id=new_event_id(), ts=now_us(), user_id=caller.user_id,
+                                          creator_id=user_id)], ("social",), caller.user_id)
     return {**out, "following": True}
 
 
 @router.delete("/users/{user_id}/follow")
 async def unfollow(user_id: str, caller: Caller, ctx: Ctx) -> dict[str, Any]:
     registered(caller)
-    if not social.is_following(ctx.views.social, caller.user_id, user_id):
-        raise Conflict("you do not follow this user", code="not_following")
-    out = await _write(ctx, [Unfollowed(event_id=new_event_id(), ts=now_us(), user_id=caller.user_id,
-                                        creator_id=user_id)], ("social",), caller.user_id)
+    async with ctx.toggles.hold(f"follow:{caller.user_id}:{user_id}"):
+        if not social.is_following(ctx.views.social, caller.user_id, user_id):
+            raise Conflict("you do not follow this user", code="not_following")
+        out = await _write(ctx, [Unfollowed(event_id=new_event_id(), ts=now_us(), user_id=caller.user_id,
+                                            creator_id=user_id)], ("social",), caller.user_id)
     return {**out, "following": False}
