@@ -63,9 +63,12 @@ class UploadTooLarge(PipelineError):
 
 
 class UploadAlreadyReceivedError(PipelineError):
-    def __init__(self, *, video_id: str) -> None:
+    def __init__(self, *, video_id: str, in_progress: bool = False) -> None:
         self.video_id = video_id
+        self.in_progress = in_progress
         super().__init__(
+            f"an upload of video {video_id} is already in progress with this token; wait for its answer"
+            if in_progress else
             f"video {video_id} was already uploaded with this token; request a new upload for another video"
         )
 

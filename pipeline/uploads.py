@@ -70,6 +70,7 @@ class UploadService:
         self.secret = secret
         self.max_bytes = max_bytes
         self.token_ttl_s = token_ttl_s
+        self._receiving: set[str] = set()  # video ids whose bytes are streaming in now
         self.clock = clock
 
     @classmethod
@@ -129,6 +130,18 @@ class UploadService:
         blob is gone and nothing is appended.
         """
         grant = self.check_token(token)
+        # one upload of a video at a time here: a second PUT of the same token while the first streams
+        # (a double submit, a client's early retry) would pass the check below, write the same key and
+        # append a second VideoUploaded, or delete the first one's blob when it failed
+        if grant.video_id in self._receiving:
+            raise UploadAlreadyReceivedError(video_id=grant.video_id, in_progress=True)
+        self._receiving.add(grant.video_id)
+        try:
+            return await self._receive(grant, chunks)
+        finally:
+            self._receiving.discard(grant.video_id)
+
+    async def _receive(self, grant: UploadGrant, chunks: AsyncIterable[bytes] | Iterable[bytes]) -> VideoUploaded:
         key = source_key(grant.video_id)
         if await asyncio.to_thread(self.blobs.exists, key):
             raise UploadAlreadyReceivedError(video_id=grant.video_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from collections.abc import AsyncIterator
@@ -118,3 +119,26 @@ async def test_a_token_uploads_once(env: tuple[UploadService, EventLog, Clock]) 
         await svc.receive_upload(ticket.token, [b"second"])
     assert svc.blobs.get(source_key(ticket.video_id)) == b"first"
     assert [type(e) for e in await _all(log)] == [UploadRequested, VideoUploaded]
+
+
+async def test_a_second_put_while_the_first_streams_is_refused_and_changes_nothing(
+    env: tuple[UploadService, EventLog, Clock],
+) -> None:
+    svc, log, _ = env
+    ticket = await svc.request_upload("c")
+    streaming, finish = asyncio.Event(), asyncio.Event()
+
+    async def slow() -> AsyncIterator[bytes]:
+        yield b"first half "
+        streaming.set()
+        await finish.wait()
+        yield b"second half"
+
+    first = asyncio.ensure_future(svc.receive_upload(ticket.token, slow()))
+    await streaming.wait()
+    with pytest.raises(UploadAlreadyReceivedError, match="already in progress"):
+        await svc.receive_upload(ticket.token, [b"a double submit"])
+    finish.set()
+    uploaded = await first
+    assert svc.blobs.get(source_key(ticket.video_id)) == b"first half second half"
+    assert [e for e in await _all(log) if isinstance(e, VideoUploaded)] == [uploaded]
