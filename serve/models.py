@@ -95,6 +95,8 @@ class RankerWatch:
             self.skipped[newest.version] = str(exc)
             log.warning("ranker version not loaded", version=newest.version, error=str(exc))
             return False
+        if self.pinned:  # an operator pinned a model while this one loaded: the pin wins
+            return False
         self.ranker = ranker
         log.info("ranker loaded", model=self.model, version=newest.version)
         return True
