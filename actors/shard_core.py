@@ -95,6 +95,10 @@ class ShardCore:
         self._last_refresh_t = 0.0
         self._saving: asyncio.Task[None] | None = None
         self._fold_lock = asyncio.Lock()  # held while folding and while a snapshot copies the users
+        # one save at a time, never an older snapshot over a newer one (``checkpoint()`` can run beside the
+        # loop's periodic save); a snapshot's events_applied orders them (it only grows in an incarnation)
+        self._save_lock = asyncio.Lock()
+        self._saved_applied = -1
         self._closing = False
         self._run_task: asyncio.Task[Any] | None = None
         self._new_miss = False
@@ -234,14 +238,18 @@ class ShardCore:
 
     async def _save(self, snap: ShardSnapshot) -> None:
         assert self._store is not None
-        t0 = time.perf_counter()
-        data = encode_snapshot(snap)
-        await self._store.save(self.name, data)
-        if self._consumer is not None and not self._closing:
-            # for operators (`reel log stat` lag per group); the checkpoint stays the source of truth
-            await self._consumer.commit(dict(snap.offsets))
-        self.last_checkpoint = {"offsets": snap.offsets, "users": len(snap.users), "bytes": len(data),
-                                "seconds": round(time.perf_counter() - t0, 4), "created_us": snap.created_us}
+        async with self._save_lock:
+            if snap.events_applied < self._saved_applied:
+                return  # a newer snapshot is stored already
+            t0 = time.perf_counter()
+            data = encode_snapshot(snap)
+            await self._store.save(self.name, data)
+            self._saved_applied = snap.events_applied
+            if self._consumer is not None and not self._closing:
+                # for operators (`reel log stat` lag per group); the checkpoint stays the source of truth
+                await self._consumer.commit(dict(snap.offsets))
+            self.last_checkpoint = {"offsets": snap.offsets, "users": len(snap.users), "bytes": len(data),
+                                    "seconds": round(time.perf_counter() - t0, 4), "created_us": snap.created_us}
 
     # ------------------------------------------------------------------------------------ reads
 

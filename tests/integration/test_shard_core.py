@@ -149,3 +149,42 @@ async def test_the_embedding_source_is_injected_by_name(tmp_path: Path) -> None:
     view = core.get_state("u1")
     assert view.version == 3 and view.held == 0 and view.long[0] > 0 and not any(view.long[1:])
     await log.close()
+
+
+async def test_an_older_snapshot_never_lands_over_a_newer_one(tmp_path: Path) -> None:
+    """``checkpoint()`` can run beside the loop's periodic save: saves take turns, and an older snapshot
+    whose save comes second is dropped instead of replacing the newer one on disk."""
+    from actors.snapshot import decode_snapshot
+
+    log = await open_log(f"file://{tmp_path / 'log'}", partitions=4)
+    await log.append(_events(40))
+    core = ShardCore(0, _config(tmp_path))
+    await core.open()
+    run = asyncio.create_task(core.run())
+    await _catch_up(core, log)
+    older = await core._take_snapshot()
+    await log.append(_events(40, seed=2))
+    await _catch_up(core, log)
+    newer = await core._take_snapshot()
+    assert newer.events_applied > older.events_applied
+    store, calls = core._store, [0]
+    assert store is not None
+
+    class SlowSecond:  # the second save to arrive is the slow one
+        async def save(self, name: str, data: bytes) -> None:
+            calls[0] += 1
+            if calls[0] == 2:
+                await asyncio.sleep(0.1)
+            await store.save(name, data)
+
+        async def load(self, name: str) -> bytes | None:
+            return await store.load(name)
+
+    core._store = SlowSecond()  # type: ignore[assignment]
+    await asyncio.gather(core._save(newer), core._save(older))
+    data = await store.load(core.name)
+    assert data is not None and decode_snapshot(data).events_applied == newer.events_applied
+    core._store = store
+    await core.close()
+    await asyncio.wait_for(run, 10)
+    await log.close()
