@@ -66,6 +66,7 @@ class KafkaConsumer:
         self._explicit: dict[int, int] = {}  # seeks made before the first poll
         self._to_beginning = False
         self._closed = False
+        self._starting: asyncio.Lock | None = None  # made on first use, on the loop that consumes
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -74,6 +75,18 @@ class KafkaConsumer:
             raise LogClosedError(url=self._log.url)
         if self._client is not None:
             return self._client
+        if self._starting is None:
+            self._starting = asyncio.Lock()
+        async with self._starting:  # a poll and a commit at once start one client (and apply the seeks once)
+            if self._client is None:
+                client = await self._start_client()
+                if self._closed:  # closed while it started
+                    await stop_quietly(client.stop(), self._log.timeout_s)
+                    raise LogClosedError(url=self._log.url)
+                self._client = client
+        return self._client
+
+    async def _start_client(self) -> AIOKafkaConsumer:
         client = AIOKafkaConsumer(
             bootstrap_servers=self._log.bootstrap,
             group_id=self.group,
@@ -101,7 +114,6 @@ class KafkaConsumer:
             client.seek(tp, pos)
         self._to_beginning = False
         self._explicit.clear()
-        self._client = client
         return client
 
     async def close(self) -> None:

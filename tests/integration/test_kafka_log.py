@@ -221,3 +221,35 @@ async def test_a_broker_that_dies_gives_errors_not_hangs() -> None:
     with pytest.raises(BrokerUnavailableError):
         await asyncio.wait_for(log.partition_info(), 60)
     await asyncio.wait_for(log.close(), 60)
+
+
+async def test_a_first_poll_and_a_commit_at_once_start_one_client(log: KafkaLog,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shard's first poll can meet a checkpoint's commit: one client starts, the seek made before
+    holds, and the next poll goes on from the first one's end (two clients re-read from the group)."""
+    import events.kafka.consumer as kc
+
+    started = []
+    real = kc.AIOKafkaConsumer
+
+    class Counting(real):  # type: ignore[misc, valid-type]
+        async def start(self) -> None:
+            started.append(self)
+            await super().start()
+
+    monkeypatch.setattr(kc, "AIOKafkaConsumer", Counting)
+    await log.append([_liked("u-race", n) for n in range(10)])  # one user: one partition
+    part = (await log.partition_info())
+    p = next(i.partition for i in part if i.end)
+    consumer = log.consumer("race", partitions=[p])
+    try:
+        consumer.seek(p, 4)
+        first, _ = await asyncio.gather(consumer.poll(max_records=100, timeout_s=5.0), consumer.commit({p: 0}))
+        assert len(started) == 1
+        assert [r.offset for r in first][:1] == [4]
+        while len(first) < 6:  # the rest of the ten, if the first poll stopped short
+            first += await consumer.poll(max_records=100, timeout_s=2.0)
+        assert [r.offset for r in first] == list(range(4, 10))
+        assert await consumer.poll(max_records=100, timeout_s=0.5) == []
+    finally:
+        await consumer.close()
