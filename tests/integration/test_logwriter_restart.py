@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from pathlib import Path
 from typing import Any
 
 from events import UserRegistered, new_event_id, now_us, open_log
 from pipeline.logwriter import RemoteAppender, start_log_writer
+
+from .restarts import until_restarted
 
 
 def _event(i: int) -> UserRegistered:
@@ -25,15 +26,8 @@ async def test_a_restarted_log_writer_takes_concurrent_appends(ray_session: Any,
         await appender.append([_event(0)])
         pid = (await writer.status.remote())["pid"]
         ray_session.kill(writer, no_restart=False)  # as a crash: Ray starts a new one from the same arguments
-        deadline = time.monotonic() + 60
-        while True:  # the new process answers; it has not opened the log yet
-            with contextlib.suppress(ray_session.exceptions.RayActorError):
-                status = await writer.status.remote()
-                if status["pid"] != pid:
-                    break
-            assert time.monotonic() < deadline, "Ray did not restart the log writer"
-            await asyncio.sleep(0.1)
-        assert not status["open"]
+        status = await until_restarted(ray_session, writer, pid, what="the log writer")
+        assert not status["open"]  # the new process has not opened the log yet
         # every appender retries at once after a restart: the first append opens the log, the rest wait
         await asyncio.gather(*(appender.append([_event(i)]) for i in range(1, 9)))
     finally:

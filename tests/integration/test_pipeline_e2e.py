@@ -7,7 +7,6 @@ the test process uploads through the real upload service and watches the real ca
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import io
 import time
@@ -46,6 +45,8 @@ from pipeline.worker import BlobSpec, WorkSpec
 from projections import catalog
 from projections.runner import ProjectionRunner
 from projections.store import open_store, reader
+
+from .restarts import until_restarted
 
 pytestmark = pytest.mark.timeout(420)
 
@@ -243,13 +244,7 @@ async def test_a_coordinator_restarted_by_ray_ticks_again_by_itself(env: Env, cl
     assert (await env.wait_status(first, {"published", "failed", "rejected"})).status == "published"
     pid = (await handle.status.remote())["pid"]
     ray_session.kill(handle, no_restart=False)  # as a crash: Ray starts a new one from the same arguments
-    deadline = time.monotonic() + 60
-    while True:  # the new process answers (the old one must not be the one that publishes what follows)
-        with contextlib.suppress(ray_session.exceptions.RayActorError):
-            if (await handle.status.remote())["pid"] != pid:
-                break
-        assert time.monotonic() < deadline, "Ray did not restart the coordinator"
-        await asyncio.sleep(0.1)
+    await until_restarted(ray_session, handle, pid, what="the coordinator")
     second = await env.upload(clip_tiny, caption="after the restart")
     v = await env.wait_status(second, {"published", "failed", "rejected"}, timeout_s=120)  # nobody called start
     assert v.status == "published", v

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from pathlib import Path
@@ -12,6 +11,8 @@ from typing import Any
 from events import UserRegistered, new_event_id, now_us, open_log
 from projections.store import open_store
 from reelstack.views_actor import ViewsActor
+
+from .restarts import until_restarted
 
 
 async def test_a_views_actor_restarted_by_ray_catches_up_and_keeps_folding(ray_session: Any, tmp_path: Path) -> None:
@@ -47,13 +48,7 @@ async def test_a_views_actor_restarted_by_ray_catches_up_and_keeps_folding(ray_s
         await until_consumed(view, 5)
         pid = (await actor.status.remote())["pid"]
         ray_session.kill(actor, no_restart=False)  # as a crash: Ray starts a new one from the same arguments
-        deadline = time.monotonic() + 60
-        while True:  # the new process answers (the old one must not be the one that folds what follows)
-            with contextlib.suppress(ray_session.exceptions.RayActorError):
-                if (await actor.status.remote())["pid"] != pid:
-                    break
-            assert time.monotonic() < deadline, "Ray did not restart the views actor"
-            await asyncio.sleep(0.1)
+        await until_restarted(ray_session, actor, pid, what="the views actor")
         await register(3)
         await until_consumed(view, 8)  # nobody called start on the new actor
         assert "start" not in (await actor.status.remote())["errors"]
