@@ -67,6 +67,12 @@ class FeedConfig(msgspec.Struct, frozen=True, kw_only=True):
     explore_focus: float = 0.25  # with personal signal: Thompson among this best-ranked share of new videos
     explore_prior: tuple[float, float] = (3.0, 7.0)  # Beta prior of a new video's completion rate
     diversity_decay: float = 0.9  # score x this per earlier pick of the same creator / hashtag
+    # slates (``slate``): the next page of a scroll re-ranks the last page's ranked candidates, while the user
+    # has done nothing since but look (no event other than impressions), for this long and this many pages;
+    # ttl 0: every page from retrieval up
+    slate_ttl_s: float = 30.0
+    slate_pages: int = 6
+    slate_users: int = 2_000  # slates kept per replica (LRU), ~30 KB each at the default sizes
     # the page
     max_count: int = 50
     prefetch: int = 3

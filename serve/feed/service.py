@@ -55,6 +55,7 @@ from .page import FeedItem, FeedPage
 from .ports import Features, ImpressionSink, Ranker, Retriever, Trending, UserStates
 from .rerank import Item, recent_cutoff, rerank
 from .scoring import blend
+from .slate import Slate, Slates
 from .statcache import VideoStatsCache
 
 __all__ = ["FeedService"]
@@ -63,7 +64,7 @@ log = structlog.get_logger("serve.feed")
 T = TypeVar("T")
 STAGES = ("state", "retrieval", "ranking", "trending", "features")
 FRESH = SOURCE_CODE["fresh"]
-_VIEWS, _COMPLETES = STATS_COLUMNS.index("views"), STATS_COLUMNS.index("completes")
+_PLAYS = [STATS_COLUMNS.index("views"), STATS_COLUMNS.index("completes")]  # what the re-rank reads of the counts
 
 
 class _Clock:
@@ -102,6 +103,7 @@ class FeedService:
         self.cursors = CursorCodec(config.cursor_secret)
         self.last_feeds = LastFeeds(ttl_s=config.last_feed_ttl_s, max_users=config.last_feed_users,
                                     memory=config.served_memory)
+        self.slates = Slates(ttl_s=config.slate_ttl_s, max_users=config.slate_users)
         self.breakers = {s: CircuitBreaker(s, failure_threshold=config.breaker_failures,
                                            reset_after_s=config.breaker_reset_s,
                                            min_span_s=config.breaker_min_span_s) for s in STAGES}
@@ -171,7 +173,8 @@ class FeedService:
         cfg = self.config
         ctx = context or FeedContext()
         count = max(1, min(count, cfg.max_count))
-        page_no = 0 if not cursor else self.cursors.decode(cursor, user_id).page + 1
+        prev = self.cursors.decode(cursor, user_id) if cursor else None
+        page_no = 0 if prev is None else prev.page + 1
         now = now_us()
         try:
             budget = cfg.state_budget_ms
@@ -187,6 +190,14 @@ class FeedService:
             return await self._fallback(user_id, count, page_no, ctx, clock, now,
                                         reason="personalisation disabled for this experiment arm", view=view,
                                         viewer=viewer, use_last=False)
+        if prev is not None and self.slates.enabled:
+            slate = self.slates.take(user_id, prev.request_id, view, ctx)
+            if slate is not None:
+                page = await self._from_slate(user_id, slate, view, viewer, ctx, count, page_no, clock, now)
+                if page is not None:
+                    self.slates.hits += 1
+                    return page
+            self.slates.misses += 1
         try:
             pool, uvec, svec, ufeat = await self._stage("retrieval", self._retrieve(view, viewer, ctx, now),
                                                   cfg.retrieval_budget_ms)
@@ -206,27 +217,78 @@ class FeedService:
             reason = f"ranking unavailable ({exc.detail}): retrieval order"
             scores = cols.retrieval.copy()
         clock.lap("ranking")
-        labels = cols.labels
-        demoted = (self.catalogue.flags[labels] & DEMOTED) != 0
+        demoted = (self.catalogue.flags[cols.labels] & DEMOTED) != 0
         if demoted.any():
             f = cfg.demote_factor
             scores = np.where(demoted, np.where(scores > 0, scores * f, scores / f), scores)
         order = np.argsort(-scores, kind="stable")
-        # the re-rank only ever looks at the best few and at the fresh pool: build items for those
-        top = order[: 8 * count]
-        rest = np.ones(len(labels), dtype=np.bool_)
-        rest[top] = False
-        keep = np.concatenate([top, np.flatnonzero(rest & (cols.codes == FRESH))[:64]])
-        items = self._items(cols, keep, scores[keep], counts[0] if counts else None)
+        plays = counts[0][:, _PLAYS] if counts else None
+        slate = (self.slates.new(user_id, cols, scores, order, plays, view, ctx)
+                 if reason is None and self.slates.enabled else None)
+        return await self._compose(user_id, cols, scores, order, plays, view=view, ctx=ctx, count=count,
+                                   page_no=page_no, clock=clock, now=now, reason=reason, slate=slate)
+
+    async def _from_slate(self, user_id: str, slate: Slate, view: UserView, viewer: Viewer, ctx: FeedContext,
+                          count: int, page_no: int, clock: _Clock, now: int) -> FeedPage | None:
+        """The next page from the user's slate (``slate``), or None when it cannot fill one as the ranking
+        that built it would (too few candidates left to choose from, or served its ``slate_pages``): then
+        the caller builds a page from retrieval up."""
+        cols, order = slate.cols, slate.order
+        while len(order):  # the viewer's filter over what the page can pick from: shown or removed since
+            keep = self._window(cols, order, count)
+            ok = viewer.admit_mask(self.catalogue, cols.labels[keep])
+            if ok.all():
+                break
+            order = order[~np.isin(order, keep[~ok])]
+        if slate.pages > self.config.slate_pages or len(order) < 2 * count:
+            self.slates.drop(user_id)
+            return None
+        slate.order = order
+        slate.pages += 1
+        clock.lap("slate")
+        return await self._compose(user_id, slate.cols, slate.scores, order, slate.plays, view=view, ctx=ctx,
+                                   count=count, page_no=page_no, clock=clock, now=now, reason=None, slate=slate)
+
+    async def _compose(self, user_id: str, cols: Columns, scores: np.ndarray, order: np.ndarray,
+                       plays: np.ndarray | None, *, view: UserView, ctx: FeedContext, count: int, page_no: int,
+                       clock: _Clock, now: int, reason: str | None, slate: Slate | None) -> FeedPage:
+        """Re-rank ranked candidates (``order``: positions in ``cols``, best ``scores`` first) into the page."""
+        cfg = self.config
+        keep = self._window(cols, order, count)
+        items = self._items(cols, keep, scores[keep], plays) if slate is None else self._slate_items(slate, keep)
         share = self._explore_share(view, ctx) if reason is None else 0.0
         page = rerank(items, count, explore_share=share, prior=cfg.explore_prior, decay=cfg.diversity_decay,
                       focus=cfg.explore_focus, new_ratio=cfg.new_video_ratio, rng=self.rng, gen=self._gen)
         clock.lap("rerank")
         shown = {it.label for it in page}
         ids = self.catalogue.video_ids
+        labels = cols.labels
         leftovers = [ids[label] for label in labels[order[: 50 + count]].tolist() if label not in shown][:50]
+        request_id = new_event_id()
+        if slate is not None:  # before any await: the next page's cursor continues the slate from here
+            slate.request_id = request_id
+            slate.order = order[~np.isin(labels[order], np.fromiter(shown, dtype=np.int64, count=len(shown)))]
         return await self._finish(user_id, page, leftovers, page_no, ctx, clock, now, view=view,
-                                  personalized=reason is None, reason=reason, count=count)
+                                  personalized=reason is None, reason=reason, count=count, request_id=request_id)
+
+    @staticmethod
+    def _window(cols: Columns, order: np.ndarray, count: int) -> np.ndarray:
+        """The candidates a page's re-rank can pick from (positions in ``cols``): the best ``8 x count``
+        of ``order`` and the fresh pool's (exploration) among the rest."""
+        head, tail = order[: 8 * count], order[8 * count:]
+        return np.concatenate([head, tail[cols.codes[tail] == FRESH][:64]])
+
+    def _slate_items(self, slate: Slate, idx: np.ndarray) -> list[Item]:
+        """``_items`` through the slate's cache: each candidate's ``Item`` is built once per slate (the one
+        a page shows leaves the slate with it, so an item's ``explore`` mark never carries over)."""
+        cache, at = slate.items, idx.tolist()
+        missing = [i for i in at if cache[i] is None]
+        if missing:
+            where = np.asarray(missing, dtype=np.int64)
+            for i, item in zip(missing, self._items(slate.cols, where, slate.scores[where], slate.plays),
+                               strict=True):
+                cache[i] = item
+        return [cache[i] for i in at]
 
     # ----------------------------------------------------------------------------- retrieval
 
@@ -309,17 +371,17 @@ class FeedService:
         heads = await self.ranker.score(rows)
         return blend(heads, ctx.blend if ctx.blend is not None else self.config.blend)
 
-    def _items(self, cols: Columns, idx: np.ndarray, scores: np.ndarray, counts: np.ndarray | None) -> list[Item]:
-        """Re-rank items for the candidates at positions ``idx`` (their scores in ``scores``); ``counts``:
-        the feature store's counts per candidate (``STATS_COLUMNS``; None: not read, e.g. a fallback page)."""
+    def _items(self, cols: Columns, idx: np.ndarray, scores: np.ndarray, plays: np.ndarray | None) -> list[Item]:
+        """Re-rank items for the candidates at positions ``idx`` (their scores in ``scores``); ``plays``: the
+        feature store's views and completes per candidate (None: not read, e.g. a fallback page)."""
         cat = self.catalogue
         new_views = self.config.new_video_views
         recent = recent_cutoff(cat.fresh, cat.published_us, len(cat), self.config.new_video_share)
         labels = cols.labels[idx]
         n = len(labels)
-        if counts is not None:
-            views = counts[idx, _VIEWS].astype(np.int64).tolist()
-            completes = counts[idx, _COMPLETES].astype(np.int64).tolist()
+        if plays is not None:
+            views = plays[idx, 0].astype(np.int64).tolist()
+            completes = plays[idx, 1].astype(np.int64).tolist()
         else:
             views = completes = [0] * n
         is_recent = (cat.published_us[labels] >= recent).tolist()
@@ -387,9 +449,9 @@ class FeedService:
 
     async def _finish(self, user_id: str, page: list[Item], leftovers: list[str], page_no: int,
                       ctx: FeedContext, clock: _Clock, now: int, *, view: UserView | None, personalized: bool,
-                      reason: str | None, count: int) -> FeedPage:
+                      reason: str | None, count: int, request_id: str | None = None) -> FeedPage:
         cat, cfg = self.catalogue, self.config
-        request_id = new_event_id()
+        request_id = request_id or new_event_id()
         base = page_no * count
         items = [FeedItem(video_id=it.video_id, creator_id=cat.creator_of(it.label),
                           sound_id=cat.sound_of(it.label), hashtags=cat.hashtags_of(it.label),
