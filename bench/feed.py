@@ -260,6 +260,8 @@ def run_feed_bench(cfg: FeedBenchConfig, phase: Progress) -> dict[str, Any]:
         "requests": len(lat),
         "errors": res["errors"],
         "degraded_pages": int(sum(degraded)),  # personalized: false (a stage past its budget, ...)
+        # pages that re-ranked the user's slate (the scroll's previous ranking) instead of ranking anew
+        "slate_share": round(len(stages.get("slate", [])) / max(1, len(lat)), 3),
         "mode": "open" if cfg.rate else "closed",
         "rate": cfg.rate,
         "concurrency": cfg.concurrency,
