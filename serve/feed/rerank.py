@@ -28,7 +28,6 @@ import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -127,17 +126,16 @@ def rerank(items: Sequence[Item], count: int, *, explore_share: float,
     chosen = thompson(pool, len(slots), prior, rng, gen) if pool else []
     explore_ids = {it.label for it in chosen}
     explore_q = list(chosen)  # best draw first
-    lo = min(it.score for it in items)
-    span = max(max(it.score for it in items) - lo, 1e-9)
+    scores = [it.score for it in items]
+    lo = min(scores)
+    span = max(max(scores) - lo, 1e-9)
     # only the best few per slot can ever win a slot (the diversity factor is bounded), so the greedy
     # pass scans a short list: the page costs O(count^2), not O(count x candidates)
     rest = sorted((it for it in items if it.label not in explore_ids), key=lambda it: -it.score)
     rest = rest[: max(8 * count, 40)]
     page: list[Item] = []
-    # picks per creator and per hashtag, every key of the shortlist present (``_best`` reads them with a
-    # plain lookup); exploration picks add their own keys
-    creators = dict.fromkeys((it.creator for it in rest), 0)
-    tags = dict.fromkeys(chain.from_iterable(it.hashtags for it in rest), 0)
+    creators: dict[int, int] = {}  # picks so far per creator and per hashtag
+    tags: dict[int, int] = {}
     prev: Item | None = None
     owed = 0  # exploration slots reached but not yet filled (the pick would have repeated its neighbour)
     for pos in range(min(count, len(items))):
@@ -174,14 +172,14 @@ def _best(rest: list[Item], prev: Item | None, creators: Mapping[int, int], tags
           span: float, decay: float, tag_weight: float = 0.25) -> Item | None:
     """The best non-conflicting item of ``rest`` (sorted best score first) by diversity-scaled value, or
     the first conflicting one when none fits. The scaling never raises a value when ``decay <= 1``, so the
-    scan stops at the first item whose unscaled value cannot beat the best found: usually a few items.
-    ``creators`` and ``tags`` (earlier picks) must answer every creator and hashtag of ``rest`` (a
-    ``Counter``, or a dict with a 0 for each)."""
+    scan stops at the first item whose unscaled value cannot beat the best found: usually a few items; an
+    item whose creator's repeats alone already sink it below the best is passed without its hashtags.
+    ``creators`` and ``tags``: earlier picks (absent: none)."""
     best: Item | None = None
     best_v = -1.0
     fallback: Item | None = None
     bounded = decay <= 1.0
-    c_of, t_of = creators.__getitem__, tags.__getitem__
+    c_get, t_get = creators.get, tags.get
     p_creator = prev.creator if prev is not None and prev.creator >= 0 else None
     p_sound = prev.sound if prev is not None and prev.sound >= 0 else None
     for it in rest:
@@ -192,9 +190,11 @@ def _best(rest: list[Item], prev: Item | None, creators: Mapping[int, int], tags
             if fallback is None:
                 fallback = it
             continue
-        repeat: float = c_of(it.creator) if it.creator >= 0 else 0
+        repeat: float = c_get(it.creator, 0) if it.creator >= 0 else 0
+        if repeat and bounded and base * decay**repeat <= best_v:
+            continue  # its hashtags could only lower it further
         if it.hashtags:
-            repeat += tag_weight * max(map(t_of, it.hashtags))
+            repeat += tag_weight * max([t_get(h, 0) for h in it.hashtags])
         v = base * decay**repeat if repeat else base
         if v > best_v:
             best, best_v = it, v

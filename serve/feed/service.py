@@ -239,7 +239,9 @@ class FeedService:
             ok = viewer.admit_mask(self.catalogue, cols.labels[keep])
             if ok.all():
                 break
-            order = order[~np.isin(order, keep[~ok])]
+            gone = np.zeros(len(cols), dtype=np.bool_)
+            gone[keep[~ok]] = True
+            order = order[~gone[order]]
         if slate.pages > self.config.slate_pages or len(order) < 2 * count:
             self.slates.drop(user_id)
             return None
@@ -267,7 +269,9 @@ class FeedService:
         request_id = new_event_id()
         if slate is not None:  # before any await: the next page's cursor continues the slate from here
             slate.request_id = request_id
-            slate.order = order[~np.isin(labels[order], np.fromiter(shown, dtype=np.int64, count=len(shown)))]
+            gone = np.zeros(len(cols), dtype=np.bool_)  # by position; ``items`` are those of ``keep``, in order
+            gone[keep[[i for i, it in enumerate(items) if it.label in shown]]] = True
+            slate.order = order[~gone[order]]
         return await self._finish(user_id, page, leftovers, page_no, ctx, clock, now, view=view,
                                   personalized=reason is None, reason=reason, count=count, request_id=request_id)
 
