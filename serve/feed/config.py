@@ -71,7 +71,7 @@ class FeedConfig(msgspec.Struct, frozen=True, kw_only=True):
     # has done nothing since but look (no event other than impressions), for this long and this many pages;
     # ttl 0: every page from retrieval up
     slate_ttl_s: float = 30.0
-    slate_pages: int = 6
+    slate_pages: int = 6  # pages a slate serves after the page that ranked it
     slate_users: int = 2_000  # slates kept per replica (LRU), ~30 KB each at the default sizes
     # the page
     max_count: int = 50
