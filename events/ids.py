@@ -6,7 +6,7 @@ import os
 import time
 import uuid
 
-__all__ = ["new_event_id", "now_us", "uuid7"]
+__all__ = ["new_event_id", "new_event_ids", "now_us", "uuid7"]
 
 
 def now_us() -> int:
@@ -34,7 +34,19 @@ def uuid7(ts_ms: int | None = None, rand: int | None = None) -> uuid.UUID:
     return uuid.UUID(int=_uuid7_int(ms, rand))
 
 
-def new_event_id() -> str:
-    """A new ``uuid7`` in its canonical string form (formatted directly: every feed page makes a dozen)."""
-    h = f"{_uuid7_int(time.time_ns() // 1_000_000, int.from_bytes(os.urandom(10), 'big')):032x}"
+def _canonical(value: int) -> str:
+    h = f"{value:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def new_event_id() -> str:
+    """A new ``uuid7`` in its canonical string form (formatted directly, without ``uuid.UUID``)."""
+    return _canonical(_uuid7_int(time.time_ns() // 1_000_000, int.from_bytes(os.urandom(10), "big")))
+
+
+def new_event_ids(n: int) -> list[str]:
+    """``n`` new ``uuid7`` strings at once: one clock read and one call for the random bits (a feed page
+    makes one per video shown, and one for itself)."""
+    ms = time.time_ns() // 1_000_000
+    raw = os.urandom(10 * n)
+    return [_canonical(_uuid7_int(ms, int.from_bytes(raw[k: k + 10], "big"))) for k in range(0, 10 * n, 10)]

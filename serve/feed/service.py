@@ -28,7 +28,7 @@ import numpy as np
 import structlog
 
 from actors.view import UserView, session_vector
-from events.ids import new_event_id, now_us
+from events.ids import new_event_id, new_event_ids, now_us
 from events.schema import Impression
 from projections.features import UserFeatures
 
@@ -45,7 +45,7 @@ from .candidates import (
     trending_candidates,
     user_vector,
 )
-from .catalogue import DEMOTED, Catalogue, CatalogueRetriever
+from .catalogue import DEMOTED, NONE, Catalogue, CatalogueRetriever
 from .config import FeedConfig, FeedContext
 from .cursor import Cursor, CursorCodec
 from .errors import CircuitOpenError, StageFailedError, StageTimeoutError
@@ -454,21 +454,25 @@ class FeedService:
     async def _finish(self, user_id: str, page: list[Item], leftovers: list[str], page_no: int,
                       ctx: FeedContext, clock: _Clock, now: int, *, view: UserView | None, personalized: bool,
                       reason: str | None, count: int, request_id: str | None = None) -> FeedPage:
-        cat, cfg = self.catalogue, self.config
-        request_id = request_id or new_event_id()
+        cfg = self.config
+        event_ids = new_event_ids(len(page) + 1)
+        request_id = request_id or event_ids[-1]
         base = page_no * count
-        items = [FeedItem(video_id=it.video_id, creator_id=cat.creator_of(it.label),
-                          sound_id=cat.sound_of(it.label), hashtags=cat.hashtags_of(it.label),
-                          position=base + i, source=it.source, score=round(it.score, 6), explore=it.explore,
-                          retrieval=round(it.retrieval, 6))
+        names = self.catalogue.names.names  # an item's creator, sound and hashtags are interned ids (NONE: none)
+        items = [FeedItem(video_id=it.video_id, creator_id=None if it.creator == NONE else names[it.creator],
+                          sound_id=None if it.sound == NONE else names[it.sound],
+                          hashtags=tuple([names[h] for h in it.hashtags]), position=base + i, source=it.source,
+                          score=round(it.score, 6), explore=it.explore, retrieval=round(it.retrieval, 6))
                  for i, it in enumerate(page)]
         shown = [it.video_id for it in items]
         self.last_feeds.record(user_id, shown, leftovers)
         next_cursor = self.cursors.encode(Cursor(user_id, page_no, request_id, now))
         if self.impressions is not None and items:
-            events = [Impression(event_id=new_event_id(), ts=now, user_id=user_id, video_id=it.video_id,
+            arm = dict(ctx.experiment)  # one copy for the page's events (never mutated after this)
+            events = [Impression(event_id=eid, ts=now, user_id=user_id, video_id=it.video_id,
                                  request_id=request_id, position=it.position, source=it.source,
-                                 experiment=dict(ctx.experiment), retrieval=it.retrieval) for it in items]
+                                 experiment=arm, retrieval=it.retrieval)
+                      for eid, it in zip(event_ids, items, strict=False)]
             if cfg.await_impressions:
                 await self._append(events)
             else:

@@ -84,3 +84,20 @@ def test_new_event_ids_are_canonical_time_ordered_uuid7_strings() -> None:
         assert before <= u.int >> 80 <= after
     ms = [uuid.UUID(s).int >> 80 for s in ids]
     assert ms == sorted(ms)
+
+
+def test_a_batch_of_event_ids_is_as_valid_as_one_at_a_time() -> None:
+    import time
+    import uuid
+
+    from events.ids import new_event_ids
+
+    before = time.time_ns() // 1_000_000
+    ids = [i for _ in range(200) for i in new_event_ids(11)]
+    after = time.time_ns() // 1_000_000
+    assert len(ids) == 2_200 and len(set(ids)) == len(ids)
+    for s in ids:
+        u = uuid.UUID(s)
+        assert str(u) == s and u.version == 7 and u.variant == uuid.RFC_4122
+        assert before <= u.int >> 80 <= after
+    assert new_event_ids(0) == []
