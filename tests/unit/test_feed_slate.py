@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from events.ids import new_event_id, now_us
-from events.schema import VideoRemoved
-from serve.feed import FeedConfig, FeedContext, PriorRanker
+from events.schema import Impression, VideoRemoved
+from serve.feed import FeedConfig, FeedContext, FeedPage, FeedService, PriorRanker
 from serve.feed.slate import Slates
 from tests.feed_world import World
 
@@ -72,18 +72,24 @@ async def test_a_scroll_without_interactions_pages_from_its_slate() -> None:
     assert ranker.calls == 1
     assert svc.slates.hits == 3 and svc.slates.misses == 0
     assert len(shown) == len(set(shown)) == 40
-    imps = [e for e in w.events if type(e).__name__ == "Impression" and e.user_id == u]
+    imps = [e for e in w.events if isinstance(e, Impression) and e.user_id == u]
     assert [e.video_id for e in imps] == shown  # every slate page logs its impressions like any page
     assert len({e.request_id for e in imps}) == 4
 
 
-async def test_an_interaction_ranks_the_next_page_anew() -> None:
+async def _scrolled() -> tuple[World, str, CountingRanker, FeedService, FeedPage, FeedPage]:
+    """An engaged user's first page (ranked) and the next one (from its slate)."""
     w, u = _engaged_world()
     ranker = CountingRanker()
     svc = w.service(ranker=ranker)
     p1 = await svc.get_page(u, 10)
     p2 = await svc.get_page(u, 10, p1.cursor)
-    assert "slate" in p2.timings_ms
+    assert _ranked(p1) and "slate" in p2.timings_ms and ranker.calls == 1
+    return w, u, ranker, svc, p1, p2
+
+
+async def test_an_interaction_ranks_the_next_page_anew() -> None:
+    w, u, ranker, svc, _, p2 = await _scrolled()
     w.engage(u, p2.items[0].video_id)  # a view and a like: the user's signal moved
     p3 = await svc.get_page(u, 10, p2.cursor)
     assert _ranked(p3) and ranker.calls == 2 and svc.slates.misses == 1
@@ -93,12 +99,7 @@ async def test_an_interaction_ranks_the_next_page_anew() -> None:
 
 
 async def test_a_refresh_an_old_cursor_and_another_arm_rank_anew() -> None:
-    w, u = _engaged_world()
-    ranker = CountingRanker()
-    svc = w.service(ranker=ranker)
-    p1 = await svc.get_page(u, 10)
-    p2 = await svc.get_page(u, 10, p1.cursor)
-    assert "slate" in p2.timings_ms and ranker.calls == 1
+    _, u, ranker, svc, p1, _ = await _scrolled()
     again = await svc.get_page(u, 10, p1.cursor)  # page 1's cursor once more (a retry): not the slate's page
     assert _ranked(again) and ranker.calls == 2
     refresh = await svc.get_page(u, 10)  # no cursor: pull to refresh
