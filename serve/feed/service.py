@@ -455,8 +455,8 @@ class FeedService:
                       ctx: FeedContext, clock: _Clock, now: int, *, view: UserView | None, personalized: bool,
                       reason: str | None, count: int, request_id: str | None = None) -> FeedPage:
         cfg = self.config
-        event_ids = new_event_ids(len(page) + 1)
-        request_id = request_id or event_ids[-1]
+        event_ids = new_event_ids(len(page) + (request_id is None))  # an id per impression, and the page's
+        request_id = request_id or event_ids.pop()
         base = page_no * count
         names = self.catalogue.names.names  # an item's creator, sound and hashtags are interned ids (NONE: none)
         items = [FeedItem(video_id=it.video_id, creator_id=None if it.creator == NONE else names[it.creator],
@@ -472,7 +472,7 @@ class FeedService:
             events = [Impression(event_id=eid, ts=now, user_id=user_id, video_id=it.video_id,
                                  request_id=request_id, position=it.position, source=it.source,
                                  experiment=arm, retrieval=it.retrieval)
-                      for eid, it in zip(event_ids, items, strict=False)]
+                      for eid, it in zip(event_ids, items, strict=True)]
             if cfg.await_impressions:
                 await self._append(events)
             else:
