@@ -26,13 +26,15 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
-__all__ = ["PERSONAL_SOURCES", "Item", "exploration_slots", "explore_pool", "recent_cutoff", "rerank", "thompson"]
+__all__ = ["PERSONAL_SOURCES", "TAG_WEIGHT", "Item", "Traits", "exploration_slots", "explore_pool", "recent_cutoff",
+           "rerank", "thompson"]
 
 #: candidate sources that exist only when the user has personal signal (a vector, follows, affinities)
 PERSONAL_SOURCES = frozenset({"ann", "following", "affinity"})
@@ -52,6 +54,37 @@ class Item:
     views: int = 0
     explore: bool = False  # chosen for an exploration slot
     retrieval: float = 0.0  # the candidate source's score (what the page's Impression records)
+
+
+#: a repeat of one of a video's hashtags weighs this much of a repeat of its creator (step 2)
+TAG_WEIGHT = 0.25
+
+
+class Traits:
+    """What the greedy pass reads of the items, as arrays parallel to them: ``score`` (float64),
+    ``creator`` and ``sound`` (interned ids, -1 none) and ``tags`` (rows of interned hashtag ids padded
+    with -1). A caller holding the catalogue's arrays passes them; else ``Traits.of(items)``."""
+
+    __slots__ = ("creator", "score", "sound", "tags")
+
+    def __init__(self, score: npt.ArrayLike, creator: npt.ArrayLike, sound: npt.ArrayLike,
+                 tags: npt.ArrayLike) -> None:
+        # one dtype each: the compiled pass is specialised (and cached) per argument type
+        self.score = np.ascontiguousarray(score, dtype=np.float64)
+        self.creator = np.ascontiguousarray(creator, dtype=np.int32)
+        self.sound = np.ascontiguousarray(sound, dtype=np.int32)
+        self.tags = np.ascontiguousarray(tags, dtype=np.int32)
+        n = len(self.score)
+        if self.tags.ndim != 2 or not len(self.creator) == len(self.sound) == len(self.tags) == n:
+            raise ValueError("traits: score, creator, sound and the rows of tags must have one entry per item")
+
+    @classmethod
+    def of(cls, items: Sequence[Item]) -> Traits:
+        width = max((len(it.hashtags) for it in items), default=0) or 1
+        tags = np.full((len(items), width), -1, dtype=np.int32)
+        for row, it in zip(tags, items, strict=True):
+            row[: len(it.hashtags)] = it.hashtags
+        return cls([it.score for it in items], [it.creator for it in items], [it.sound for it in items], tags)
 
 
 def exploration_slots(count: int, share: float, rng: random.Random | None = None) -> list[int]:
@@ -106,96 +139,164 @@ def thompson(pool: Sequence[Item], n: int, prior: tuple[float, float], rng: rand
     return [pool[i] for i in best.tolist()]
 
 
-def _conflicts(item: Item, prev: Item | None) -> bool:
-    if prev is None:
-        return False
-    same_creator = item.creator >= 0 and item.creator == prev.creator
-    return same_creator or (item.sound >= 0 and item.sound == prev.sound)
-
-
 def rerank(items: Sequence[Item], count: int, *, explore_share: float,
            prior: tuple[float, float] = (3.0, 7.0), decay: float = 0.8, focus: float = 1.0,
            new_ratio: float | None = None, rng: random.Random | None = None,
-           gen: np.random.Generator | None = None) -> list[Item]:
-    """The page (at most ``count`` items) built from ``items`` (see the module docstring)."""
+           gen: np.random.Generator | None = None, traits: Traits | None = None) -> list[Item]:
+    """The page (at most ``count`` items) built from ``items`` (see the module docstring). ``traits``: the
+    items' scores, creators, sounds and hashtags as arrays, when the caller has them (else read from the
+    items)."""
     rng = rng or random.Random()
     if not items or count <= 0:
         return []
-    slots = set(exploration_slots(count, explore_share, rng))
+    tr = traits if traits is not None else Traits.of(items)
+    if len(tr.score) != len(items):
+        raise ValueError(f"traits describe {len(tr.score)} items, the page was given {len(items)}")
+    slots = exploration_slots(count, explore_share, rng)
     pool = explore_pool(items, len(slots), focus=focus, new_ratio=new_ratio) if slots else []
     chosen = thompson(pool, len(slots), prior, rng, gen) if pool else []
-    explore_ids = {it.label for it in chosen}
-    explore_q = list(chosen)  # best draw first
-    scores = [it.score for it in items]
-    lo = min(scores)
-    span = max(max(scores) - lo, 1e-9)
+    explore = np.asarray([items.index(it) for it in chosen], dtype=np.int64)  # best draw first
+    order = np.argsort(-tr.score, kind="stable")
+    if len(explore):
+        rest = np.ones(len(items), dtype=np.bool_)
+        rest[explore] = False
+        order = order[rest[order]]
     # only the best few per slot can ever win a slot (the diversity factor is bounded), so the greedy
     # pass scans a short list: the page costs O(count^2), not O(count x candidates)
-    rest = sorted((it for it in items if it.label not in explore_ids), key=lambda it: -it.score)
-    rest = rest[: max(8 * count, 40)]
-    page: list[Item] = []
-    creators: dict[int, int] = {}  # picks so far per creator and per hashtag
-    tags: dict[int, int] = {}
-    prev: Item | None = None
-    owed = 0  # exploration slots reached but not yet filled (the pick would have repeated its neighbour)
-    for pos in range(min(count, len(items))):
-        pick: Item | None = None
-        owed += pos in slots
-        if owed and explore_q:
-            pick = next((it for it in explore_q if not _conflicts(it, prev)), None)
-            if pick is not None:
-                explore_q.remove(pick)
-                pick.explore = True
-                owed -= 1
-        if pick is None:
-            pick = _best(rest, prev, creators, tags, lo, span, decay)
-            if (pick is None or _conflicts(pick, prev)) and explore_q:
-                # nothing else fits here: take an exploration pick early rather than break the rule
-                alt = next((it for it in explore_q if not _conflicts(it, prev)), None)
-                if alt is not None or pick is None:
-                    pick = alt or explore_q[0]
-                    explore_q.remove(pick)
-                    pick.explore = True
-            if pick is not None and not pick.explore:
-                rest.remove(pick)
-        if pick is None:
-            break
-        page.append(pick)
-        creators[pick.creator] = creators.get(pick.creator, 0) + 1
-        for h in pick.hashtags:
-            tags[h] = tags.get(h, 0) + 1
-        prev = pick
+    short = order[: max(8 * count, 40)]
+    slot_mask = np.zeros(count, dtype=np.bool_)
+    slot_mask[slots] = True
+    lo = float(tr.score.min())
+    span = max(float(tr.score.max()) - lo, 1e-9)
+    picks, explored = _greedy(short, explore, slot_mask, min(count, len(items)), tr.creator, tr.sound, tr.tags,
+                              tr.score, lo, span, float(decay), TAG_WEIGHT)
+    page = []
+    for i, e in zip(picks.tolist(), explored.tolist(), strict=True):
+        it = items[i]
+        if e:
+            it.explore = True
+        page.append(it)
     return page
 
 
-def _best(rest: list[Item], prev: Item | None, creators: Mapping[int, int], tags: Mapping[int, int], lo: float,
-          span: float, decay: float, tag_weight: float = 0.25) -> Item | None:
-    """The best non-conflicting item of ``rest`` (sorted best score first) by diversity-scaled value, or
-    the first conflicting one when none fits. The scaling never raises a value when ``decay <= 1``, so the
-    scan stops at the first item whose unscaled value cannot beat the best found: usually a few items; an
-    item whose creator's repeats alone already sink it below the best is passed without its hashtags.
-    ``creators`` and ``tags``: earlier picks (absent: none)."""
-    best: Item | None = None
-    best_v = -1.0
-    fallback: Item | None = None
+# ---------------------------------------------------------------------------- the greedy pass, compiled
+#
+# Deep in a scroll most of the short list shares the page's creators and hashtags, so the greedy pass
+# scans most of it for every slot: in Python that was most of a page's cost. The kernels below work on
+# the items' arrays; positions: ``i`` an item (index into ``items`` and the traits), ``k`` a place in the
+# short list (``short[k]`` is an item, best score first).
+
+
+@njit(cache=True, nogil=True)
+def _conflicts(i: int, prev: int, creator: np.ndarray, sound: np.ndarray) -> bool:
+    """Item ``i`` repeats item ``prev``'s creator or sound (``prev`` < 0: nothing before it)."""
+    if prev < 0:
+        return False
+    c, s = creator[i], sound[i]
+    return bool((c >= 0 and c == creator[prev]) or (s >= 0 and s == sound[prev]))
+
+
+@njit(cache=True, nogil=True)
+def _first_fit(explore: np.ndarray, used: np.ndarray, prev: int, creator: np.ndarray, sound: np.ndarray,
+               fit: bool) -> int:
+    """The first exploration pick not yet placed (that does not repeat ``prev``, when ``fit``), or -1."""
+    for e in range(explore.shape[0]):
+        if not used[e] and not (fit and _conflicts(explore[e], prev, creator, sound)):
+            return e
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _best(short: np.ndarray, alive: np.ndarray, prev: int, creator: np.ndarray, sound: np.ndarray,
+          tags: np.ndarray, score: np.ndarray, crep: np.ndarray, trep: np.ndarray, lo: float, span: float,
+          decay: float, tag_weight: float) -> int:
+    """The place in ``short`` of the best live item that does not repeat ``prev``, by its score scaled into
+    [0.5, 1] x ``decay`` ** (``crep[k]``: earlier picks of its creator + ``tag_weight`` x the most
+    ``trep[k, a]``: earlier picks of its hashtag ``a``), or of the first live one that does when none
+    fits; -1 when none is live. The scaling never raises a value when ``decay <= 1``, so the scan stops at
+    the first item whose unscaled value cannot beat the best found."""
+    best, best_v, fallback = -1, -1.0, -1
     bounded = decay <= 1.0
-    c_get, t_get = creators.get, tags.get
-    p_creator = prev.creator if prev is not None and prev.creator >= 0 else None
-    p_sound = prev.sound if prev is not None and prev.sound >= 0 else None
-    for it in rest:
-        base = 0.5 + 0.5 * (it.score - lo) / span
+    pc = creator[prev] if prev >= 0 else -1
+    ps = sound[prev] if prev >= 0 else -1
+    for k in range(short.shape[0]):
+        if not alive[k]:
+            continue
+        i = short[k]
+        base = 0.5 + 0.5 * (score[i] - lo) / span
         if bounded and base <= best_v:
             break  # this and every later item (lower scores) are worth at most best_v
-        if it.creator == p_creator or it.sound == p_sound:
-            if fallback is None:
-                fallback = it
+        c, s = creator[i], sound[i]
+        if (pc >= 0 and c == pc) or (ps >= 0 and s == ps):
+            if fallback < 0:
+                fallback = k
             continue
-        repeat: float = c_get(it.creator, 0) if it.creator >= 0 else 0
-        if repeat and bounded and base * decay**repeat <= best_v:
+        repeat = float(crep[k]) if c >= 0 else 0.0
+        if repeat > 0.0 and bounded and base * decay**repeat <= best_v:
             continue  # its hashtags could only lower it further
-        if it.hashtags:
-            repeat += tag_weight * max([t_get(h, 0) for h in it.hashtags])
-        v = base * decay**repeat if repeat else base
+        most = -1
+        for a in range(tags.shape[1]):
+            if tags[i, a] >= 0 and trep[k, a] > most:
+                most = trep[k, a]
+        if most >= 0:
+            repeat += tag_weight * most
+        v = base * decay**repeat if repeat > 0.0 else base
         if v > best_v:
-            best, best_v = it, v
-    return best if best is not None else fallback
+            best, best_v = k, v
+    return best if best >= 0 else fallback
+
+
+@njit(cache=True, nogil=True)
+def _greedy(short: np.ndarray, explore: np.ndarray, slot_mask: np.ndarray, n_pos: int, creator: np.ndarray,
+            sound: np.ndarray, tags: np.ndarray, score: np.ndarray, lo: float, span: float, decay: float,
+            tag_weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """Steps 2 and 3 of the module docstring over positions ``0 .. n_pos - 1``: the page's items and, for
+    each, whether it fills an exploration slot (``explore``: the exploration picks, best draw first;
+    ``slot_mask``: the positions reserved for them)."""
+    m, width = short.shape[0], tags.shape[1]
+    alive = np.ones(m, dtype=np.bool_)
+    used = np.zeros(explore.shape[0], dtype=np.bool_)
+    crep = np.zeros(m, dtype=np.int64)  # earlier picks of each short-list item's creator
+    trep = np.zeros((m, width), dtype=np.int64)  # ... and of each of its hashtags
+    picks = np.empty(n_pos, dtype=np.int64)
+    flags = np.zeros(n_pos, dtype=np.bool_)
+    n, prev, owed, left = 0, -1, 0, explore.shape[0]
+    for pos in range(n_pos):
+        pick, explored = -1, False
+        if slot_mask[pos]:
+            owed += 1
+        if owed > 0 and left > 0:
+            e = _first_fit(explore, used, prev, creator, sound, True)
+            if e >= 0:
+                used[e], left, owed = True, left - 1, owed - 1
+                pick, explored = explore[e], True
+        if pick < 0:
+            k = _best(short, alive, prev, creator, sound, tags, score, crep, trep, lo, span, decay, tag_weight)
+            pick = short[k] if k >= 0 else -1
+            if (pick < 0 or _conflicts(pick, prev, creator, sound)) and left > 0:
+                # nothing else fits here: take an exploration pick early rather than break the rule
+                e = _first_fit(explore, used, prev, creator, sound, True)
+                if e >= 0 or pick < 0:
+                    if e < 0:
+                        e = _first_fit(explore, used, prev, creator, sound, False)
+                    used[e], left = True, left - 1
+                    pick, explored = explore[e], True
+            if pick >= 0 and not explored:
+                alive[k] = False
+        if pick < 0:
+            break
+        picks[n], flags[n] = pick, explored
+        n += 1
+        c = creator[pick]
+        for k in range(m):  # count the pick against every item it shares a creator or hashtag with
+            i = short[k]
+            if c >= 0 and creator[i] == c:
+                crep[k] += 1
+            for a in range(width):
+                t = tags[i, a]
+                if t >= 0:
+                    for b in range(width):
+                        if tags[pick, b] == t:
+                            trep[k, a] += 1
+        prev = pick
+    return picks[:n], flags[:n]

@@ -53,7 +53,7 @@ from .features import STATS_COLUMNS, build_rows
 from .filters import Viewer, viewer_of
 from .page import FeedItem, FeedPage
 from .ports import Features, ImpressionSink, Ranker, Retriever, Trending, UserStates
-from .rerank import Item, recent_cutoff, rerank
+from .rerank import Item, Traits, recent_cutoff, rerank
 from .scoring import blend
 from .slate import Slate, Slates
 from .statcache import VideoStatsCache
@@ -260,7 +260,8 @@ class FeedService:
         items = self._items(cols, keep, scores[keep], plays) if slate is None else self._slate_items(slate, keep)
         share = self._explore_share(view, ctx) if reason is None else 0.0
         page = rerank(items, count, explore_share=share, prior=cfg.explore_prior, decay=cfg.diversity_decay,
-                      focus=cfg.explore_focus, new_ratio=cfg.new_video_ratio, rng=self.rng, gen=self._gen)
+                      focus=cfg.explore_focus, new_ratio=cfg.new_video_ratio, rng=self.rng, gen=self._gen,
+                      traits=self._traits(cols, keep, scores[keep]))
         clock.lap("rerank")
         shown = {it.label for it in page}
         ids = self.catalogue.video_ids
@@ -401,6 +402,12 @@ class FeedService:
                             v < new_views and rec, c, v, False, r))
         return out
 
+    def _traits(self, cols: Columns, idx: np.ndarray, scores: np.ndarray) -> Traits:
+        """What the re-rank's greedy pass reads of the candidates at positions ``idx``, from the catalogue's
+        arrays (the items ``_items`` builds for them, as arrays)."""
+        cat, labels = self.catalogue, cols.labels[idx]
+        return Traits(scores, cat.creator[labels], cat.sound[labels], cat.tag_matrix(labels))
+
     def _explore_share(self, view: UserView, ctx: FeedContext) -> float:
         cfg = self.config
         if ctx.exploration_share is not None:
@@ -441,7 +448,8 @@ class FeedService:
         clock.lap("fallback")
         cols = pool.columns()
         items = self._items(cols, np.arange(len(cols)), cols.retrieval, None)
-        page = rerank(items, count, explore_share=0.0, decay=cfg.diversity_decay, rng=self.rng)
+        page = rerank(items, count, explore_share=0.0, decay=cfg.diversity_decay, rng=self.rng,
+                      traits=self._traits(cols, np.arange(len(cols)), cols.retrieval))
         shown = {it.label for it in page}
         leftovers = [it.video_id for it in items if it.label not in shown][:50]
         clock.lap("rerank")

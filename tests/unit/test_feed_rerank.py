@@ -6,10 +6,11 @@ import itertools
 import random
 from collections import Counter
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from serve.feed.rerank import Item, _best, exploration_slots, rerank, thompson
+from serve.feed.rerank import Item, Traits, exploration_slots, explore_pool, rerank, thompson
 
 
 def _item(i: int, creator: int, sound: int, score: float, *, new: bool = False, completes: int = 0,
@@ -106,37 +107,83 @@ def test_diversity_spreads_creators_and_hashtags() -> None:
     assert sum(1 for it in page if it.label >= 100) >= 3
 
 
-def _best_by_full_scan(rest: list[Item], prev: Item | None, creators: Counter[int], tags: Counter[int],
-                       lo: float, span: float, decay: float) -> Item | None:
-    """The greedy step's definition: every candidate's diversity-scaled value, no early stop."""
-    best, best_v, fallback = None, -1.0, None
-    for it in rest:
-        repeat = float(creators[it.creator]) if it.creator >= 0 else 0.0
-        if it.hashtags:
-            repeat += 0.25 * max(tags[h] for h in it.hashtags)
-        v = (0.5 + 0.5 * (it.score - lo) / span) * decay**repeat
-        conflict = prev is not None and ((it.creator >= 0 and it.creator == prev.creator)
-                                         or (it.sound >= 0 and it.sound == prev.sound))
-        if conflict:
-            fallback = fallback or it
-        elif v > best_v:
-            best, best_v = it, v
-    return best if best is not None else fallback
+def _reference_page(items: list[Item], count: int, share: float, rng: random.Random,
+                    decay: float) -> list[tuple[int, bool]]:
+    """The re-rank's definition, in plain Python and without the early stop (every candidate's
+    diversity-scaled value for every slot): (label, exploration pick) per position."""
+    slots = exploration_slots(count, share, rng)
+    pool = explore_pool(items, len(slots)) if slots else []
+    queue = thompson(pool, len(slots), (3.0, 7.0), rng) if pool else []
+    lo = min(it.score for it in items)
+    span = max(max(it.score for it in items) - lo, 1e-9)
+    rest = sorted((it for it in items if all(it is not q for q in queue)), key=lambda it: -it.score)
+    rest = rest[: max(8 * count, 40)]
+    creators: Counter[int] = Counter()
+    tags: Counter[int] = Counter()
+    page: list[tuple[Item, bool]] = []
+    prev: Item | None = None
+    owed = 0
+
+    def fits(it: Item) -> bool:
+        return prev is None or not _clash(it, prev)
+
+    def best() -> Item | None:
+        top, top_v, fallback = None, -1.0, None
+        for it in rest:
+            repeat = float(creators[it.creator]) if it.creator >= 0 else 0.0
+            if it.hashtags:
+                repeat += 0.25 * max(tags[h] for h in it.hashtags)
+            v = (0.5 + 0.5 * (it.score - lo) / span) * decay**repeat
+            if not fits(it):
+                fallback = fallback or it
+            elif v > top_v:
+                top, top_v = it, v
+        return top if top is not None else fallback
+
+    for pos in range(min(count, len(items))):
+        owed += pos in slots
+        pick, explored = None, False
+        if owed and queue:
+            pick = next((it for it in queue if fits(it)), None)
+            if pick is not None:
+                queue.remove(pick)
+                explored, owed = True, owed - 1
+        if pick is None:
+            pick = best()
+            if (pick is None or not fits(pick)) and queue:
+                alt = next((it for it in queue if fits(it)), None)
+                if alt is not None or pick is None:
+                    pick = alt or queue[0]
+                    queue.remove(pick)
+                    explored = True
+            if pick is not None and not explored:
+                rest.remove(pick)
+        if pick is None:
+            break
+        page.append((pick, explored))
+        creators[pick.creator] += 1
+        tags.update(pick.hashtags)
+        prev = pick
+    return [(it.label, e) for it, e in page]
 
 
 @settings(max_examples=300, deadline=None)
-@given(seed=st.integers(0, 10_000), n=st.integers(1, 60), decay=st.sampled_from([0.5, 0.8, 0.9, 1.0]),
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 90), count=st.integers(1, 12),
+       share=st.sampled_from([0.0, 0.1, 0.3]), decay=st.sampled_from([0.5, 0.8, 0.9, 1.0]),
        creators_n=st.integers(1, 6))
-def test_the_early_stopping_scan_picks_what_a_full_scan_picks(seed: int, n: int, decay: float,
-                                                             creators_n: int) -> None:
+def test_the_compiled_pass_builds_the_page_its_definition_builds(seed: int, n: int, count: int, share: float,
+                                                                  decay: float, creators_n: int) -> None:
     rng = random.Random(seed)
-    rest = sorted((Item(label=i, video_id=f"v{i}", creator=rng.randrange(creators_n), sound=rng.randrange(4),
-                        hashtags=tuple(rng.sample(range(5), rng.randrange(3))), score=round(rng.random(), 2),
-                        source="ann") for i in range(n)), key=lambda it: -it.score)
-    creators = Counter(rng.randrange(creators_n) for _ in range(rng.randrange(6)))
-    tags = Counter(rng.randrange(5) for _ in range(rng.randrange(8)))
-    prev = rng.choice(rest) if rng.random() < 0.8 else None
-    lo, hi = min(it.score for it in rest), max(it.score for it in rest)
-    span = max(hi - lo, 1e-9)
-    assert _best(rest, prev, creators, tags, lo, span, decay) is _best_by_full_scan(
-        rest, prev, creators, tags, lo, span, decay)
+    items = [Item(label=i, video_id=f"v{i}", creator=rng.randrange(-1, creators_n), sound=rng.randrange(-1, 4),
+                  hashtags=tuple(rng.sample(range(5), rng.randrange(3))), score=round(rng.random(), 2),
+                  source="ann", new=rng.random() < 0.3, completes=rng.randrange(5), views=rng.randrange(5, 10))
+             for i in range(n)]
+    page = rerank(items, count, explore_share=share, decay=decay, rng=random.Random(seed + 1))
+    assert [(it.label, it.explore) for it in page] == _reference_page(items, count, share, random.Random(seed + 1),
+                                                                      decay)
+
+
+def test_traits_must_describe_the_items() -> None:
+    items = [_item(i, i, i, 1.0) for i in range(3)]
+    with pytest.raises(ValueError, match="traits describe 2 items"):
+        rerank(items, 2, explore_share=0.0, traits=Traits.of(items[:2]))
