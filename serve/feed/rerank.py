@@ -7,7 +7,7 @@ Pure (the random source is passed in). Steps:
    Thompson sampling: each candidate draws a completion rate from its Beta posterior
    ``Beta(a + completes, b + views - completes)`` and the best draws win: a new video that completes
    well is shown more, one that does not fades, and unseen videos get their chance (``thompson``).
-   *New* (``explore_pool``) is ``Item.new`` (the service's test: recently published, i.e. among the
+   *New* (``explore_pool``) is ``Traits.new`` (the service's test: recently published, i.e. among the
    newest ``new_video_share`` of the catalogue (``recent_cutoff``), and under an absolute cap on views) and at most
    ``new_ratio`` x the median views of the request's candidates: new relative to the catalogue, not
    every video of a small catalogue. *Relevance-aware*: once the user has personal signal (a candidate
@@ -34,7 +34,7 @@ import numpy.typing as npt
 from numba import njit
 
 __all__ = ["PERSONAL_SOURCES", "TAG_WEIGHT", "Item", "Traits", "exploration_slots", "explore_pool", "recent_cutoff",
-           "rerank", "thompson"]
+           "rerank", "rerank_page", "thompson"]
 
 #: candidate sources that exist only when the user has personal signal (a vector, follows, affinities)
 PERSONAL_SOURCES = frozenset({"ann", "following", "affinity"})
@@ -61,22 +61,33 @@ TAG_WEIGHT = 0.25
 
 
 class Traits:
-    """What the greedy pass reads of the items, as arrays parallel to them: ``score`` (float64),
-    ``creator`` and ``sound`` (interned ids, -1 none) and ``tags`` (rows of interned hashtag ids padded
-    with -1). A caller holding the catalogue's arrays passes them; else ``Traits.of(items)``."""
+    """What the re-rank reads of its candidates, as arrays with one entry per candidate: ``score``, the
+    diversity keys ``creator`` and ``sound`` (interned ids, -1 none) and ``tags`` (rows of interned
+    hashtag ids padded with -1), and for exploration ``new`` (eligible), ``views`` and ``completes``, and
+    ``personal`` (some candidate came from a personal source). A caller holding the catalogue's arrays
+    builds them from those; ``Traits.of(items)`` from items."""
 
-    __slots__ = ("creator", "score", "sound", "tags")
+    __slots__ = ("completes", "creator", "new", "personal", "score", "sound", "tags", "views")
 
-    def __init__(self, score: npt.ArrayLike, creator: npt.ArrayLike, sound: npt.ArrayLike,
-                 tags: npt.ArrayLike) -> None:
+    def __init__(self, score: npt.ArrayLike, creator: npt.ArrayLike, sound: npt.ArrayLike, tags: npt.ArrayLike,
+                 *, new: npt.ArrayLike | None = None, views: npt.ArrayLike | None = None,
+                 completes: npt.ArrayLike | None = None, personal: bool = False) -> None:
         # one dtype each: the compiled pass is specialised (and cached) per argument type
         self.score = np.ascontiguousarray(score, dtype=np.float64)
+        n = len(self.score)
         self.creator = np.ascontiguousarray(creator, dtype=np.int32)
         self.sound = np.ascontiguousarray(sound, dtype=np.int32)
         self.tags = np.ascontiguousarray(tags, dtype=np.int32)
-        n = len(self.score)
-        if self.tags.ndim != 2 or not len(self.creator) == len(self.sound) == len(self.tags) == n:
-            raise ValueError("traits: score, creator, sound and the rows of tags must have one entry per item")
+        self.new = np.zeros(n, dtype=np.bool_) if new is None else np.asarray(new, dtype=np.bool_)
+        self.views = np.zeros(n, dtype=np.int64) if views is None else np.asarray(views, dtype=np.int64)
+        self.completes = np.zeros(n, dtype=np.int64) if completes is None else np.asarray(completes, dtype=np.int64)
+        self.personal = personal
+        if self.tags.ndim != 2 or any(len(a) != n for a in (self.creator, self.sound, self.tags, self.new,
+                                                                self.views, self.completes)):
+            raise ValueError("traits: every array must have one entry per candidate (tags: one row each)")
+
+    def __len__(self) -> int:
+        return len(self.score)
 
     @classmethod
     def of(cls, items: Sequence[Item]) -> Traits:
@@ -84,7 +95,10 @@ class Traits:
         tags = np.full((len(items), width), -1, dtype=np.int32)
         for row, it in zip(tags, items, strict=True):
             row[: len(it.hashtags)] = it.hashtags
-        return cls([it.score for it in items], [it.creator for it in items], [it.sound for it in items], tags)
+        return cls([it.score for it in items], [it.creator for it in items], [it.sound for it in items], tags,
+                    new=[it.new for it in items], views=[it.views for it in items],
+                    completes=[it.completes for it in items],
+                    personal=any(it.source in PERSONAL_SOURCES for it in items))
 
 
 def exploration_slots(count: int, share: float, rng: random.Random | None = None) -> list[int]:
@@ -110,55 +124,63 @@ def recent_cutoff(fresh: Sequence[int], published_us: npt.NDArray[np.int64], cat
     return int(published_us[fresh[-k]]) if k > 0 else 0
 
 
-def explore_pool(items: Sequence[Item], n: int, *, focus: float = 1.0, new_ratio: float | None = None) -> list[Item]:
-    """The candidates of ``n`` exploration slots: new videos, near the user's interests once there is
-    signal (see the module docstring). ``focus`` 1 and ``new_ratio`` None: every ``Item.new``."""
-    pool = [it for it in items if it.new]
-    if new_ratio is not None and pool:
-        views = sorted(it.views for it in items)
-        limit = new_ratio * float(views[len(views) // 2])
-        pool = [it for it in pool if it.views <= limit]
-    if focus < 1.0 and len(pool) > 2 * n and any(it.source in PERSONAL_SOURCES for it in items):
+def explore_pool(tr: Traits, n: int, *, focus: float = 1.0, new_ratio: float | None = None) -> npt.NDArray[np.int64]:
+    """The candidates (indices) of ``n`` exploration slots: new videos, near the user's interests once
+    there is signal (see the module docstring). ``focus`` 1 and ``new_ratio`` None: every new one."""
+    pool = np.flatnonzero(tr.new)
+    if new_ratio is not None and len(pool):
+        limit = new_ratio * float(np.sort(tr.views)[len(tr) // 2])
+        pool = pool[tr.views[pool] <= limit]
+    if focus < 1.0 and len(pool) > 2 * n and tr.personal:
         keep = max(2 * n, math.ceil(focus * len(pool)))
-        pool = sorted(pool, key=lambda it: -it.score)[:keep]
+        pool = pool[np.argsort(-tr.score[pool], kind="stable")[:keep]]
     return pool
 
 
-def thompson(pool: Sequence[Item], n: int, prior: tuple[float, float], rng: random.Random,
-             gen: np.random.Generator | None = None) -> list[Item]:
-    """The ``n`` items with the best completion-rate draws from their Beta posteriors (drawn by ``gen``,
-    else by a generator seeded from ``rng``: a caller drawing often keeps one ``gen``, which is cheaper)."""
-    if not pool or n <= 0:
-        return []
+def thompson(tr: Traits, pool: npt.NDArray[np.int64], n: int, prior: tuple[float, float], rng: random.Random,
+             gen: np.random.Generator | None = None) -> npt.NDArray[np.int64]:
+    """The ``n`` candidates of ``pool`` (indices) with the best completion-rate draws from their Beta
+    posteriors, best first (drawn by ``gen``, else by a generator seeded from ``rng``: a caller drawing
+    often keeps one ``gen``, which is cheaper). A pool of one needs no draw."""
+    if not len(pool) or n <= 0:
+        return pool[:0]
+    if len(pool) == 1:
+        return pool
     a, b = prior
-    completes = np.fromiter((it.completes for it in pool), dtype=np.float64, count=len(pool))
-    views = np.fromiter((it.views for it in pool), dtype=np.float64, count=len(pool))
+    completes = tr.completes[pool].astype(np.float64)
+    views = tr.views[pool].astype(np.float64)
     gen = gen if gen is not None else np.random.default_rng(rng.getrandbits(64))
     draws = gen.beta(a + completes, b + np.maximum(views - completes, 0.0))
-    best = np.argsort(-draws, kind="stable")[:n]
-    return [pool[i] for i in best.tolist()]
+    return pool[np.argsort(-draws, kind="stable")[:n]]
 
 
-def rerank(items: Sequence[Item], count: int, *, explore_share: float,
-           prior: tuple[float, float] = (3.0, 7.0), decay: float = 0.8, focus: float = 1.0,
-           new_ratio: float | None = None, rng: random.Random | None = None,
-           gen: np.random.Generator | None = None, traits: Traits | None = None) -> list[Item]:
-    """The page (at most ``count`` items) built from ``items`` (see the module docstring). ``traits``: the
-    items' scores, creators, sounds and hashtags as arrays, when the caller has them (else read from the
-    items)."""
+def rerank(items: Sequence[Item], count: int, *, explore_share: float, prior: tuple[float, float] = (3.0, 7.0),
+           decay: float = 0.8, focus: float = 1.0, new_ratio: float | None = None,
+           rng: random.Random | None = None, gen: np.random.Generator | None = None) -> list[Item]:
+    """``rerank_page`` over items: the page's items, those in exploration slots marked ``explore``."""
+    picks, explored = rerank_page(Traits.of(items), count, explore_share=explore_share, prior=prior, decay=decay,
+                                  focus=focus, new_ratio=new_ratio, rng=rng, gen=gen)
+    page = [items[i] for i in picks.tolist()]
+    for it, e in zip(page, explored.tolist(), strict=True):
+        it.explore = e
+    return page
+
+
+def rerank_page(tr: Traits, count: int, *, explore_share: float, prior: tuple[float, float] = (3.0, 7.0),
+                decay: float = 0.8, focus: float = 1.0, new_ratio: float | None = None,
+                rng: random.Random | None = None,
+                gen: np.random.Generator | None = None) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """The page (at most ``count`` candidates) built from the candidates ``tr`` (see the module
+    docstring): their indices in page order, and for each whether it fills an exploration slot."""
     rng = rng or random.Random()
-    if not items or count <= 0:
-        return []
-    tr = traits if traits is not None else Traits.of(items)
-    if len(tr.score) != len(items):
-        raise ValueError(f"traits describe {len(tr.score)} items, the page was given {len(items)}")
+    if not len(tr) or count <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_)
     slots = exploration_slots(count, explore_share, rng)
-    pool = explore_pool(items, len(slots), focus=focus, new_ratio=new_ratio) if slots else []
-    chosen = thompson(pool, len(slots), prior, rng, gen) if pool else []
-    explore = np.asarray([items.index(it) for it in chosen], dtype=np.int64)  # best draw first
+    pool = explore_pool(tr, len(slots), focus=focus, new_ratio=new_ratio) if slots else None
+    explore = thompson(tr, pool, len(slots), prior, rng, gen) if pool is not None else np.zeros(0, dtype=np.int64)
     order = np.argsort(-tr.score, kind="stable")
     if len(explore):
-        rest = np.ones(len(items), dtype=np.bool_)
+        rest = np.ones(len(tr), dtype=np.bool_)
         rest[explore] = False
         order = order[rest[order]]
     # only the best few per slot can ever win a slot (the diversity factor is bounded), so the greedy
@@ -168,15 +190,8 @@ def rerank(items: Sequence[Item], count: int, *, explore_share: float,
     slot_mask[slots] = True
     lo = float(tr.score.min())
     span = max(float(tr.score.max()) - lo, 1e-9)
-    picks, explored = _greedy(short, explore, slot_mask, min(count, len(items)), tr.creator, tr.sound, tr.tags,
-                              tr.score, lo, span, float(decay), TAG_WEIGHT)
-    page = []
-    for i, e in zip(picks.tolist(), explored.tolist(), strict=True):
-        it = items[i]
-        if e:
-            it.explore = True
-        page.append(it)
-    return page
+    return _greedy(short, explore.astype(np.int64), slot_mask, min(count, len(tr)), tr.creator, tr.sound,
+                   tr.tags, tr.score, lo, span, float(decay), TAG_WEIGHT)
 
 
 # ---------------------------------------------------------------------------- the greedy pass, compiled

@@ -53,7 +53,7 @@ from .features import STATS_COLUMNS, build_rows
 from .filters import Viewer, viewer_of
 from .page import FeedItem, FeedPage
 from .ports import Features, ImpressionSink, Ranker, Retriever, Trending, UserStates
-from .rerank import Item, Traits, recent_cutoff, rerank
+from .rerank import PERSONAL_SOURCES, Item, Traits, recent_cutoff, rerank_page
 from .scoring import blend
 from .slate import Slate, Slates
 from .statcache import VideoStatsCache
@@ -64,6 +64,7 @@ log = structlog.get_logger("serve.feed")
 T = TypeVar("T")
 STAGES = ("state", "retrieval", "ranking", "trending", "features")
 FRESH = SOURCE_CODE["fresh"]
+_PERSONAL_CODE = np.array([name in PERSONAL_SOURCES for name in SOURCE_NAMES])  # by source code
 _PLAYS = [STATS_COLUMNS.index("views"), STATS_COLUMNS.index("completes")]  # what the re-rank reads of the counts
 
 
@@ -257,11 +258,13 @@ class FeedService:
         """Re-rank ranked candidates (``order``: positions in ``cols``, best ``scores`` first) into the page."""
         cfg = self.config
         keep = self._window(cols, order, count)
-        items = self._items(cols, keep, scores[keep], plays) if slate is None else self._slate_items(slate, keep)
         share = self._explore_share(view, ctx) if reason is None else 0.0
-        page = rerank(items, count, explore_share=share, prior=cfg.explore_prior, decay=cfg.diversity_decay,
-                      focus=cfg.explore_focus, new_ratio=cfg.new_video_ratio, rng=self.rng, gen=self._gen,
-                      traits=self._traits(cols, keep, scores[keep]))
+        traits = self._traits(cols, keep, scores[keep], plays)
+        picks, explored = rerank_page(traits, count, explore_share=share, prior=cfg.explore_prior,
+                                      decay=cfg.diversity_decay, focus=cfg.explore_focus,
+                                      new_ratio=cfg.new_video_ratio, rng=self.rng, gen=self._gen)
+        at = keep[picks]  # the page's positions in ``cols``
+        page = self._items(cols, at, traits, picks, explored)
         clock.lap("rerank")
         shown = {it.label for it in page}
         ids = self.catalogue.video_ids
@@ -270,8 +273,8 @@ class FeedService:
         request_id = new_event_id()
         if slate is not None:  # before any await: the next page's cursor continues the slate from here
             slate.request_id = request_id
-            gone = np.zeros(len(cols), dtype=np.bool_)  # by position; ``items`` are those of ``keep``, in order
-            gone[keep[[i for i, it in enumerate(items) if it.label in shown]]] = True
+            gone = np.zeros(len(cols), dtype=np.bool_)  # by position
+            gone[at] = True
             slate.order = order[~gone[order]]
         return await self._finish(user_id, page, leftovers, page_no, ctx, clock, now, view=view,
                                   personalized=reason is None, reason=reason, count=count, request_id=request_id)
@@ -282,18 +285,6 @@ class FeedService:
         of ``order`` and the fresh pool's (exploration) among the rest."""
         head, tail = order[: 8 * count], order[8 * count:]
         return np.concatenate([head, tail[cols.codes[tail] == FRESH][:64]])
-
-    def _slate_items(self, slate: Slate, idx: np.ndarray) -> list[Item]:
-        """``_items`` through the slate's cache: each candidate's ``Item`` is built once per slate (the one
-        a page shows leaves the slate with it, so an item's ``explore`` mark never carries over)."""
-        cache, at = slate.items, idx.tolist()
-        missing = [i for i in at if cache[i] is None]
-        if missing:
-            where = np.asarray(missing, dtype=np.int64)
-            for i, item in zip(missing, self._items(slate.cols, where, slate.scores[where], slate.plays),
-                               strict=True):
-                cache[i] = item
-        return [cache[i] for i in at]
 
     # ----------------------------------------------------------------------------- retrieval
 
@@ -376,37 +367,35 @@ class FeedService:
         heads = await self.ranker.score(rows)
         return blend(heads, ctx.blend if ctx.blend is not None else self.config.blend)
 
-    def _items(self, cols: Columns, idx: np.ndarray, scores: np.ndarray, plays: np.ndarray | None) -> list[Item]:
-        """Re-rank items for the candidates at positions ``idx`` (their scores in ``scores``); ``plays``: the
-        feature store's views and completes per candidate (None: not read, e.g. a fallback page)."""
+    def _items(self, cols: Columns, idx: np.ndarray, traits: Traits, picks: np.ndarray,
+               explored: np.ndarray) -> list[Item]:
+        """The page's items: the candidates at positions ``idx`` of ``cols``, which are ``picks`` of
+        ``traits`` (``explored``: which fill exploration slots)."""
         cat = self.catalogue
-        new_views = self.config.new_video_views
-        recent = recent_cutoff(cat.fresh, cat.published_us, len(cat), self.config.new_video_share)
         labels = cols.labels[idx]
-        n = len(labels)
-        if plays is not None:
-            views = plays[idx, 0].astype(np.int64).tolist()
-            completes = plays[idx, 1].astype(np.int64).tolist()
-        else:
-            views = completes = [0] * n
-        is_recent = (cat.published_us[labels] >= recent).tolist()
         ids, tags = cat.video_ids, cat.hashtags
-        out = []
-        for label, creator, sound, code, s, c, v, rec, r in zip(
-                labels.tolist(), cat.creator[labels].tolist(), cat.sound[labels].tolist(),
-                cols.codes[idx].tolist(), scores.tolist(), completes, views, is_recent,
-                cols.retrieval[idx].tolist(), strict=True):
-            # positional (a keyword call costs more, per item): label, video_id, creator, sound, hashtags,
-            # score, source, new, completes, views, explore, retrieval
-            out.append(Item(label, ids[label], creator, sound, tags[label], s, SOURCE_NAMES[code],
-                            v < new_views and rec, c, v, False, r))
-        return out
+        return [Item(label, ids[label], creator, sound, tags[label], s, SOURCE_NAMES[code], new, c, v, e, r)
+                for label, creator, sound, code, s, new, c, v, e, r in zip(
+                    labels.tolist(), traits.creator[picks].tolist(), traits.sound[picks].tolist(),
+                    cols.codes[idx].tolist(), traits.score[picks].tolist(), traits.new[picks].tolist(),
+                    traits.completes[picks].tolist(), traits.views[picks].tolist(), explored.tolist(),
+                    cols.retrieval[idx].tolist(), strict=True)]
 
-    def _traits(self, cols: Columns, idx: np.ndarray, scores: np.ndarray) -> Traits:
-        """What the re-rank's greedy pass reads of the candidates at positions ``idx``, from the catalogue's
-        arrays (the items ``_items`` builds for them, as arrays)."""
-        cat, labels = self.catalogue, cols.labels[idx]
-        return Traits(scores, cat.creator[labels], cat.sound[labels], cat.tag_matrix(labels))
+    def _traits(self, cols: Columns, idx: np.ndarray, scores: np.ndarray, plays: np.ndarray | None) -> Traits:
+        """What the re-rank reads of the candidates at positions ``idx`` (their scores in ``scores``), from
+        the catalogue's arrays. *New* (eligible for exploration): published among the newest
+        ``new_video_share`` of the catalogue and under ``new_video_views`` views (``plays``: the feature
+        store's views and completes per candidate; None: not read, e.g. a fallback page)."""
+        cat, cfg = self.catalogue, self.config
+        labels = cols.labels[idx]
+        if plays is not None:
+            views, completes = plays[idx, 0].astype(np.int64), plays[idx, 1].astype(np.int64)
+        else:
+            views = completes = np.zeros(len(labels), dtype=np.int64)
+        recent = recent_cutoff(cat.fresh, cat.published_us, len(cat), cfg.new_video_share)
+        new = (views < cfg.new_video_views) & (cat.published_us[labels] >= recent)
+        return Traits(scores, cat.creator[labels], cat.sound[labels], cat.tag_matrix(labels), new=new, views=views,
+                      completes=completes, personal=bool(_PERSONAL_CODE[cols.codes[idx]].any()))
 
     def _explore_share(self, view: UserView, ctx: FeedContext) -> float:
         cfg = self.config
@@ -447,11 +436,12 @@ class FeedService:
                 used.append("newest videos")
         clock.lap("fallback")
         cols = pool.columns()
-        items = self._items(cols, np.arange(len(cols)), cols.retrieval, None)
-        page = rerank(items, count, explore_share=0.0, decay=cfg.diversity_decay, rng=self.rng,
-                      traits=self._traits(cols, np.arange(len(cols)), cols.retrieval))
+        traits = self._traits(cols, np.arange(len(cols)), cols.retrieval, None)
+        picks, explored = rerank_page(traits, count, explore_share=0.0, decay=cfg.diversity_decay, rng=self.rng)
+        page = self._items(cols, picks, traits, picks, explored)
         shown = {it.label for it in page}
-        leftovers = [it.video_id for it in items if it.label not in shown][:50]
+        ids = cat.video_ids
+        leftovers = [ids[label] for label in cols.labels.tolist() if label not in shown][:50]
         clock.lap("rerank")
         full = f"{reason}; served from {', '.join(used) or 'nothing'}"
         return await self._finish(user_id, page, leftovers, page_no, ctx, clock, now, view=view,

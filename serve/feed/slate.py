@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -27,7 +27,6 @@ from actors.view import UserView
 
 from .candidates import Columns
 from .config import FeedContext
-from .rerank import Item
 
 __all__ = ["Slate", "Slates", "signal_version"]
 
@@ -48,11 +47,6 @@ class Slate:
     built_at: float
     request_id: str = ""  # the last page served from it: a cursor naming this page continues the slate
     pages: int = 1  # pages served from it
-    items: list[Item | None] = field(default_factory=list)  # re-rank items by position in ``cols``, built once
-
-    def __post_init__(self) -> None:
-        if not self.items:
-            self.items = [None] * len(self.cols)
 
 
 class Slates:

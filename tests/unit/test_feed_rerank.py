@@ -6,6 +6,7 @@ import itertools
 import random
 from collections import Counter
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -88,7 +89,7 @@ def test_thompson_favours_new_videos_that_complete() -> None:
     def wins(pool: list[Item], n: int = 2000) -> dict[int, int]:
         out = dict.fromkeys((it.label for it in pool), 0)
         for _ in range(n):
-            out[thompson(pool, 1, (3.0, 7.0), rng)[0].label] += 1
+            out[pool[int(thompson(Traits.of(pool), np.arange(len(pool)), 1, (3.0, 7.0), rng)[0])].label] += 1
         return out
 
     w = wins([good, bad, unseen])
@@ -112,8 +113,9 @@ def _reference_page(items: list[Item], count: int, share: float, rng: random.Ran
     """The re-rank's definition, in plain Python and without the early stop (every candidate's
     diversity-scaled value for every slot): (label, exploration pick) per position."""
     slots = exploration_slots(count, share, rng)
-    pool = explore_pool(items, len(slots)) if slots else []
-    queue = thompson(pool, len(slots), (3.0, 7.0), rng) if pool else []
+    traits = Traits.of(items)
+    pool = explore_pool(traits, len(slots)) if slots else None
+    queue = [items[i] for i in thompson(traits, pool, len(slots), (3.0, 7.0), rng)] if pool is not None else []
     lo = min(it.score for it in items)
     span = max(max(it.score for it in items) - lo, 1e-9)
     rest = sorted((it for it in items if all(it is not q for q in queue)), key=lambda it: -it.score)
@@ -183,7 +185,6 @@ def test_the_compiled_pass_builds_the_page_its_definition_builds(seed: int, n: i
                                                                       decay)
 
 
-def test_traits_must_describe_the_items() -> None:
-    items = [_item(i, i, i, 1.0) for i in range(3)]
-    with pytest.raises(ValueError, match="traits describe 2 items"):
-        rerank(items, 2, explore_share=0.0, traits=Traits.of(items[:2]))
+def test_traits_must_have_one_entry_per_candidate() -> None:
+    with pytest.raises(ValueError, match="one entry per candidate"):
+        Traits([1.0, 2.0], [1, 2], [1], [[1], [2]])

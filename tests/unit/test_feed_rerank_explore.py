@@ -8,7 +8,7 @@ from collections import deque
 import numpy as np
 import pytest
 
-from serve.feed.rerank import Item, exploration_slots, explore_pool, recent_cutoff, rerank
+from serve.feed.rerank import Item, Traits, exploration_slots, explore_pool, recent_cutoff, rerank
 
 
 def _item(i: int, score: float, *, source: str = "ann", new: bool = True, views: int = 0, completes: int = 0,
@@ -16,6 +16,10 @@ def _item(i: int, score: float, *, source: str = "ann", new: bool = True, views:
     return Item(label=i, video_id=f"v{i}", creator=i if creator is None else creator,
                 sound=i if sound is None else sound, hashtags=(), score=score, source=source, new=new,
                 completes=completes, views=views)
+
+
+def _pool(items: list[Item], n: int, **kw: float) -> list[Item]:
+    return [items[i] for i in explore_pool(Traits.of(items), n, **kw)]
 
 
 def test_slot_count_is_rounded_at_random_with_the_right_mean() -> None:
@@ -33,19 +37,19 @@ def test_new_is_relative_to_the_candidates_views() -> None:
     items = [_item(i, 1.0, views=v) for i, v in enumerate((0, 3, 10, 40, 50, 60, 400))]
     items.append(_item(99, 1.0, views=0, new=False))  # the service said no (old, or over its cap)
     # the median of the candidates' views is 40: at most half of it is new
-    assert {it.label for it in explore_pool(items, 1, new_ratio=0.5)} == {0, 1, 2}
-    assert {it.label for it in explore_pool(items, 1)} == {0, 1, 2, 3, 4, 5, 6}  # every Item.new
+    assert {it.label for it in _pool(items, 1, new_ratio=0.5)} == {0, 1, 2}
+    assert {it.label for it in _pool(items, 1)} == {0, 1, 2, 3, 4, 5, 6}  # every Item.new
 
 
 def test_with_personal_signal_the_pool_is_the_new_videos_nearest_the_user() -> None:
     near = [_item(i, 2.0 - 0.01 * i) for i in range(5)]
     far = [_item(10 + i, -1.0 - 0.01 * i, source="fresh") for i in range(15)]
-    pool = explore_pool(near + far, 1, focus=0.25)
+    pool = _pool(near + far, 1, focus=0.25)
     assert {it.label for it in pool} == {0, 1, 2, 3, 4}  # the best quarter of 20 new candidates
-    assert len(explore_pool(near + far, 4, focus=0.25)) == 8  # never fewer than twice the slots
+    assert len(_pool(near + far, 4, focus=0.25)) == 8  # never fewer than twice the slots
     # a brand-new user (no personal source: trending and fresh only) explores among all of them
     cold = [_item(i, 2.0 - 0.1 * i, source="trending" if i < 5 else "fresh") for i in range(20)]
-    assert len(explore_pool(cold, 1, focus=0.25)) == 20
+    assert len(_pool(cold, 1, focus=0.25)) == 20
 
 
 def test_relevance_aware_exploration_picks_near_new_videos_by_thompson() -> None:
