@@ -21,6 +21,7 @@ from actors.view import UserView
 from events.ids import now_us as _now_us
 from projections.common import is_adult
 
+from .bloom import probe_for
 from .catalogue import MATURE, VISIBLE, Catalogue
 
 __all__ = ["ADULT_BANDS", "Viewer", "viewer_of"]
@@ -73,18 +74,14 @@ class Viewer:
             ok &= ~np.isin(cat.creator[labels], self._neg_c)
         if len(self._neg_s):
             ok &= ~np.isin(cat.sound[labels], self._neg_s)
+        idx = np.flatnonzero(ok)
         ids, exact = cat.video_ids, self.seen_exact
-        idx = np.flatnonzero(ok).tolist()
-        labs = labels[ok].tolist()
-        v = self.view
-        if v is not None and v.bloom:
-            bloom, hashes = v.bloom, v.bloom_hashes
-            gone = [i for i, label in zip(idx, labs, strict=True)
-                    if (vid := ids[label]) in exact or bloom_contains(bloom, vid, hashes)]
-        else:
-            gone = [i for i, label in zip(idx, labs, strict=True) if ids[label] in exact]
+        gone = [i for i, label in zip(idx.tolist(), labels[idx].tolist(), strict=True) if ids[label] in exact]
         if gone:
             ok[gone] = False
+        v = self.view
+        if v is not None and v.bloom:  # older seen ids: the catalogue's bit positions, tested as arrays
+            ok[idx[probe_for(cat).contains(v.bloom, v.bloom_hashes, ids, labels[idx])]] = False
         return ok
 
 

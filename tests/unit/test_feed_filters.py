@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -53,6 +54,24 @@ async def test_seen_videos_are_not_served_again() -> None:
     served = await _all_pages(w, "u")
     assert not set(served) & set(watched)
     assert any(w.topic_of[v] == "cats" for v in served)  # the topic itself is still served
+
+
+@pytest.mark.asyncio
+async def test_videos_seen_long_ago_are_filtered_through_the_bloom_filter() -> None:
+    w = World()
+    w.states.params = msgspec.structs.replace(w.states.params, seen_ring=8)  # the user's ring spills early
+    w.register("u")
+    watched = [f"v-cats-{k}" for k in range(40)]
+    for v in watched:
+        w.engage("u", v, like=False)
+    view = await w.states.get_state("u")
+    assert view.bloom and len(view.seen) == 8  # 32 of the 40 are only in the Bloom filter
+    viewer = viewer_of(w.catalogue, "u", view, birth_year=None, served=())
+    labels = np.array(sorted(w.catalogue.label_of.values()), dtype=np.int64)
+    mask = viewer.admit_mask(w.catalogue, labels)
+    assert mask.tolist() == [viewer.admits(w.catalogue, int(label)) for label in labels]
+    assert not any(mask[labels == w.catalogue.label_of[v]][0] for v in watched)
+    assert mask.sum() >= len(labels) - len(watched) - 3  # a few false positives at most
 
 
 @pytest.mark.asyncio
