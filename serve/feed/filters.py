@@ -64,8 +64,10 @@ class Viewer:
             return False
         return not self._seen(cat.video_ids[label])
 
-    def admit_mask(self, cat: Catalogue, labels: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-        """``admits`` for every label at once."""
+    def admit_mask(self, cat: Catalogue, labels: npt.NDArray[np.int64], *,
+                   exact: bool = True) -> npt.NDArray[np.bool_]:
+        """``admits`` for every label at once (``exact`` False: without the test against ``seen_exact``, for
+        labels already tested against all of it)."""
         flags = cat.flags[labels]
         ok: npt.NDArray[np.bool_] = (flags & VISIBLE) != 0
         if not self.adult:
@@ -75,10 +77,11 @@ class Viewer:
         if len(self._neg_s):
             ok &= ~np.isin(cat.sound[labels], self._neg_s)
         idx = np.flatnonzero(ok)
-        ids, exact = cat.video_ids, self.seen_exact
-        gone = [i for i, label in zip(idx.tolist(), labels[idx].tolist(), strict=True) if ids[label] in exact]
-        if gone:
-            ok[gone] = False
+        ids, seen = cat.video_ids, self.seen_exact
+        if exact:
+            gone = [i for i, label in zip(idx.tolist(), labels[idx].tolist(), strict=True) if ids[label] in seen]
+            if gone:
+                ok[gone] = False
         v = self.view
         if v is not None and v.bloom:  # older seen ids: the catalogue's bit positions, tested as arrays
             ok[idx[probe_for(cat).contains(v.bloom, v.bloom_hashes, ids, labels[idx])]] = False

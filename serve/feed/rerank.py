@@ -89,6 +89,15 @@ class Traits:
     def __len__(self) -> int:
         return len(self.score)
 
+    def take(self, idx: npt.NDArray[np.int64], *, personal: bool) -> Traits:
+        """The traits of the candidates at ``idx`` (``personal``: some of those came from a personal source)."""
+        out = Traits.__new__(Traits)
+        out.score, out.creator, out.sound = self.score[idx], self.creator[idx], self.sound[idx]
+        out.tags = self.tags[idx]
+        out.new, out.views, out.completes = self.new[idx], self.views[idx], self.completes[idx]
+        out.personal = personal
+        return out
+
     @classmethod
     def of(cls, items: Sequence[Item]) -> Traits:
         width = max((len(it.hashtags) for it in items), default=0) or 1

@@ -224,7 +224,7 @@ class FeedService:
             scores = np.where(demoted, np.where(scores > 0, scores * f, scores / f), scores)
         order = np.argsort(-scores, kind="stable")
         plays = counts[0][:, _PLAYS] if counts else None
-        slate = (self.slates.new(user_id, cols, scores, order, plays, view, ctx)
+        slate = (self.slates.new(user_id, cols, scores, order, plays, view, ctx, viewer.seen_exact)
                  if reason is None and self.slates.enabled else None)
         return await self._compose(user_id, cols, scores, order, plays, view=view, ctx=ctx, count=count,
                                    page_no=page_no, clock=clock, now=now, reason=reason, slate=slate)
@@ -235,14 +235,23 @@ class FeedService:
         that built it would (too few candidates left to choose from, or served its ``slate_pages``): then
         the caller builds a page from retrieval up."""
         cols, order = slate.cols, slate.order
-        while len(order):  # the viewer's filter over what the page can pick from: shown or removed since
+        seen = viewer.seen_exact
+        if seen is not slate.checked:  # seen since the last filter (shown elsewhere): out of every candidate left
+            fresh = seen - slate.checked
+            if fresh:
+                label_of = self.catalogue.label_of
+                gone = np.fromiter((label for vid in fresh if (label := label_of.get(vid)) is not None),
+                                   dtype=np.int64)
+                order = order[~np.isin(cols.labels[order], gone)]
+            slate.checked = seen
+        while len(order):  # the rest of the filter over what the page can pick from: removed, Bloom-filtered
             keep = self._window(cols, order, count)
-            ok = viewer.admit_mask(self.catalogue, cols.labels[keep])
+            ok = viewer.admit_mask(self.catalogue, cols.labels[keep], exact=False)
             if ok.all():
                 break
-            gone = np.zeros(len(cols), dtype=np.bool_)
-            gone[keep[~ok]] = True
-            order = order[~gone[order]]
+            out = np.zeros(len(cols), dtype=np.bool_)
+            out[keep[~ok]] = True
+            order = order[~out[order]]
         if slate.pages > self.config.slate_pages or len(order) < 2 * count:
             self.slates.drop(user_id)
             return None
@@ -259,7 +268,12 @@ class FeedService:
         cfg = self.config
         keep = self._window(cols, order, count)
         share = self._explore_share(view, ctx) if reason is None else 0.0
-        traits = self._traits(cols, keep, scores[keep], plays)
+        if slate is None:
+            traits = self._traits(cols, keep, scores[keep], plays)
+        else:  # every candidate's traits gathered once per slate, from the catalogue's (large) arrays
+            if slate.traits is None:
+                slate.traits = self._traits(cols, np.arange(len(cols)), scores, plays)
+            traits = slate.traits.take(keep, personal=bool(_PERSONAL_CODE[cols.codes[keep]].any()))
         picks, explored = rerank_page(traits, count, explore_share=share, prior=cfg.explore_prior,
                                       decay=cfg.diversity_decay, focus=cfg.explore_focus,
                                       new_ratio=cfg.new_video_ratio, rng=self.rng, gen=self._gen)

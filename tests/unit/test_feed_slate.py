@@ -139,6 +139,26 @@ async def test_a_video_removed_meanwhile_is_never_served_from_the_slate() -> Non
     assert not set(p2.prefetch) & set(gone)
 
 
+async def test_a_video_shown_elsewhere_meanwhile_is_never_served_from_the_slate() -> None:
+    w, u = _engaged_world()
+    svc = w.service(config=FeedConfig(await_impressions=True, slate_pages=10))
+    p1 = await svc.get_page(u, 5)
+    slate = svc.slates._users[u]
+    ids = svc.catalogue.video_ids
+    left = [ids[label] for label in slate.cols.labels[slate.order].tolist()]
+    elsewhere = left[::3]  # near the top and deep down (beyond the next pages' windows)
+    assert len(left) > 120
+    w.apply([Impression(event_id=new_event_id(), ts=now_us(), user_id=u, video_id=v, request_id="other-replica",
+                        position=i, source="ann") for i, v in enumerate(elsewhere)])  # another device's pages
+    shown: list[str] = []
+    page = p1
+    for _ in range(8):
+        page = await svc.get_page(u, 5, page.cursor)
+        assert "slate" in page.timings_ms
+        shown += [i.video_id for i in page.items]
+    assert len(shown) == 40 and not set(shown) & set(elsewhere)
+
+
 async def test_degraded_pages_leave_no_slate_and_slates_can_be_off() -> None:
     w, u = _engaged_world()
     svc = w.service(ranker=DownRanker())
