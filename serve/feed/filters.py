@@ -10,6 +10,7 @@ ids this replica served recently (impressions the shard may not have applied yet
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -24,7 +25,7 @@ from projections.common import is_adult
 from .bloom import probe_for
 from .catalogue import MATURE, VISIBLE, Catalogue
 
-__all__ = ["ADULT_BANDS", "Viewer", "viewer_of"]
+__all__ = ["ADULT_BANDS", "SeenLabels", "Viewer", "viewer_of"]
 
 ADULT_BANDS = frozenset({"18-24", "25-34", "35-44", "45-54", "55+"})
 
@@ -37,6 +38,8 @@ class Viewer:
     neg_sounds: frozenset[int]
     seen_recent: frozenset[str]
     view: UserView | None = None  # None: no shard state (fallback pages)
+    # the catalogue labels of (at least) ``seen_exact``, sorted (``SeenLabels``): the batch test reads these
+    seen_labels: npt.NDArray[np.int64] | None = None
     # derived: every id known seen exactly (the shard's ring + served here), the unwanted ids as arrays
     seen_exact: frozenset[str] = field(init=False)
     _neg_c: npt.NDArray[np.int32] = field(init=False)
@@ -64,10 +67,8 @@ class Viewer:
             return False
         return not self._seen(cat.video_ids[label])
 
-    def admit_mask(self, cat: Catalogue, labels: npt.NDArray[np.int64], *,
-                   exact: bool = True) -> npt.NDArray[np.bool_]:
-        """``admits`` for every label at once (``exact`` False: without the test against ``seen_exact``, for
-        labels already tested against all of it)."""
+    def admit_mask(self, cat: Catalogue, labels: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """``admits`` for every label at once."""
         flags = cat.flags[labels]
         ok: npt.NDArray[np.bool_] = (flags & VISIBLE) != 0
         if not self.adult:
@@ -77,8 +78,13 @@ class Viewer:
         if len(self._neg_s):
             ok &= ~np.isin(cat.sound[labels], self._neg_s)
         idx = np.flatnonzero(ok)
-        ids, seen = cat.video_ids, self.seen_exact
-        if exact:
+        ids, known = cat.video_ids, self.seen_labels
+        if known is not None:  # as labels: a binary search each
+            if len(known) and len(idx):
+                survivors = labels[idx]
+                ok[idx[known[np.minimum(np.searchsorted(known, survivors), len(known) - 1)] == survivors]] = False
+        else:  # by id: a lookup each (on a large catalogue, a cache miss each)
+            seen = self.seen_exact
             gone = [i for i, label in zip(idx.tolist(), labels[idx].tolist(), strict=True) if ids[label] in seen]
             if gone:
                 ok[gone] = False
@@ -86,6 +92,43 @@ class Viewer:
         if v is not None and v.bloom:  # older seen ids: the catalogue's bit positions, tested as arrays
             ok[idx[probe_for(cat).contains(v.bloom, v.bloom_hashes, ids, labels[idx])]] = False
         return ok
+
+
+class SeenLabels:
+    """The catalogue labels of each recent user's exactly seen ids (``Viewer.seen_exact``: the shard's ring
+    and the ids served here), kept across requests. A request adds the ids seen since its user's last one
+    (a set difference), so the feed's filter tests a candidate by its label instead of looking up every
+    candidate's id. An id not in the catalogue yet is looked up again next time (it may be published
+    meanwhile); ids that left the ring stay (they are in the user's Bloom filter) until a user's entry
+    holds ``max_ids``, when it is rebuilt from the current set. An LRU of ``max_users`` users."""
+
+    def __init__(self, *, max_users: int = 5_000, max_ids: int = 4_096) -> None:
+        self.max_users = max_users
+        self.max_ids = max_ids
+        self._users: OrderedDict[str, tuple[frozenset[str], npt.NDArray[np.int64]]] = OrderedDict()
+
+    def of(self, cat: Catalogue, user_id: str, seen: frozenset[str]) -> npt.NDArray[np.int64]:
+        entry = self._users.get(user_id)
+        if entry is None or len(entry[0]) > self.max_ids:
+            ids: frozenset[str] = frozenset()
+            labels = np.zeros(0, dtype=np.int64)
+        else:
+            ids, labels = entry
+        fresh = seen - ids
+        if fresh:
+            label_of = cat.label_of
+            found = {vid: label for vid in fresh if (label := label_of.get(vid)) is not None}
+            if found:
+                ids = ids.union(found)
+                labels = np.union1d(labels, np.fromiter(found.values(), dtype=np.int64, count=len(found)))
+        self._users[user_id] = (ids, labels)
+        self._users.move_to_end(user_id)
+        while len(self._users) > self.max_users:
+            self._users.popitem(last=False)
+        return labels
+
+    def __len__(self) -> int:
+        return len(self._users)
 
 
 def viewer_of(cat: Catalogue, user_id: str, view: UserView | None, *, birth_year: int | None,

@@ -50,7 +50,7 @@ from .config import FeedConfig, FeedContext
 from .cursor import Cursor, CursorCodec
 from .errors import CircuitOpenError, StageFailedError, StageTimeoutError
 from .features import STATS_COLUMNS, build_rows
-from .filters import Viewer, viewer_of
+from .filters import SeenLabels, Viewer, viewer_of
 from .page import FeedItem, FeedPage
 from .ports import Features, ImpressionSink, Ranker, Retriever, Trending, UserStates
 from .rerank import PERSONAL_SOURCES, Item, Traits, recent_cutoff, rerank_page
@@ -104,6 +104,7 @@ class FeedService:
         self.cursors = CursorCodec(config.cursor_secret)
         self.last_feeds = LastFeeds(ttl_s=config.last_feed_ttl_s, max_users=config.last_feed_users,
                                     memory=config.served_memory)
+        self.seen_labels = SeenLabels()  # the filter's exact seen test by label, kept per user across pages
         self.slates = Slates(ttl_s=config.slate_ttl_s, max_users=config.slate_users)
         self.breakers = {s: CircuitBreaker(s, failure_threshold=config.breaker_failures,
                                            reset_after_s=config.breaker_reset_s,
@@ -187,6 +188,7 @@ class FeedService:
         clock.lap("state")
         viewer = viewer_of(self.catalogue, user_id, view, birth_year=ctx.birth_year,
                            served=self.last_feeds.served(user_id), now_us=now)
+        viewer.seen_labels = self.seen_labels.of(self.catalogue, user_id, viewer.seen_exact)
         if not ctx.personalize:
             return await self._fallback(user_id, count, page_no, ctx, clock, now,
                                         reason="personalisation disabled for this experiment arm", view=view,
@@ -224,7 +226,7 @@ class FeedService:
             scores = np.where(demoted, np.where(scores > 0, scores * f, scores / f), scores)
         order = np.argsort(-scores, kind="stable")
         plays = counts[0][:, _PLAYS] if counts else None
-        slate = (self.slates.new(user_id, cols, scores, order, plays, view, ctx, viewer.seen_exact)
+        slate = (self.slates.new(user_id, cols, scores, order, plays, view, ctx)
                  if reason is None and self.slates.enabled else None)
         return await self._compose(user_id, cols, scores, order, plays, view=view, ctx=ctx, count=count,
                                    page_no=page_no, clock=clock, now=now, reason=reason, slate=slate)
@@ -235,23 +237,14 @@ class FeedService:
         that built it would (too few candidates left to choose from, or served its ``slate_pages``): then
         the caller builds a page from retrieval up."""
         cols, order = slate.cols, slate.order
-        seen = viewer.seen_exact
-        if seen is not slate.checked:  # seen since the last filter (shown elsewhere): out of every candidate left
-            fresh = seen - slate.checked
-            if fresh:
-                label_of = self.catalogue.label_of
-                gone = np.fromiter((label for vid in fresh if (label := label_of.get(vid)) is not None),
-                                   dtype=np.int64)
-                order = order[~np.isin(cols.labels[order], gone)]
-            slate.checked = seen
-        while len(order):  # the rest of the filter over what the page can pick from: removed, Bloom-filtered
+        while len(order):  # the viewer's filter over what the page can pick from: shown or removed since
             keep = self._window(cols, order, count)
-            ok = viewer.admit_mask(self.catalogue, cols.labels[keep], exact=False)
+            ok = viewer.admit_mask(self.catalogue, cols.labels[keep])
             if ok.all():
                 break
-            out = np.zeros(len(cols), dtype=np.bool_)
-            out[keep[~ok]] = True
-            order = order[~out[order]]
+            gone = np.zeros(len(cols), dtype=np.bool_)
+            gone[keep[~ok]] = True
+            order = order[~gone[order]]
         if slate.pages > self.config.slate_pages or len(order) < 2 * count:
             self.slates.drop(user_id)
             return None

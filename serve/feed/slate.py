@@ -48,7 +48,6 @@ class Slate:
     built_at: float
     request_id: str = ""  # the last page served from it: a cursor naming this page continues the slate
     pages: int = 1  # pages served from it
-    checked: frozenset[str] = frozenset()  # the seen ids every candidate left was last filtered against
     traits: Traits | None = None  # what the re-rank reads of every candidate, gathered on its first page
 
 
@@ -82,12 +81,10 @@ class Slates:
         return slate
 
     def new(self, user_id: str, cols: Columns, scores: npt.NDArray[np.float64], order: npt.NDArray[np.int64],
-            plays: npt.NDArray[np.float64] | None, view: UserView, context: FeedContext,
-            checked: frozenset[str]) -> Slate:
-        """Keep a freshly ranked page's candidates as the user's slate (replacing any older one); ``checked``:
-        the seen ids retrieval filtered them against."""
+            plays: npt.NDArray[np.float64] | None, view: UserView, context: FeedContext) -> Slate:
+        """Keep a freshly ranked page's candidates as the user's slate (replacing any older one)."""
         slate = Slate(cols=cols, scores=scores, order=order, plays=plays, signal=signal_version(view),
-                      context=context, built_at=self._clock(), checked=checked)
+                      context=context, built_at=self._clock())
         self._users[user_id] = slate
         self._users.move_to_end(user_id)
         while len(self._users) > self.max_users:

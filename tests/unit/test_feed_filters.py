@@ -21,7 +21,7 @@ from events.schema import (
 )
 from serve.feed import Catalogue, FeedConfig
 from serve.feed.catalogue import DEMOTED
-from serve.feed.filters import viewer_of
+from serve.feed.filters import SeenLabels, viewer_of
 from tests.feed_world import World
 
 
@@ -179,3 +179,42 @@ def test_catalogue_snapshot_round_trip(tmp_path: Path) -> None:
     loaded.observe(_ev(VideoPublished, video_id="n1", creator_id="c-new"))
     assert loaded.recent("creator", "c-new", 3) == [loaded.label_of["n1"]]
     assert np.isclose(np.linalg.norm(loaded.index.vectors[loaded.label_of["n1"]]), 1.0)
+
+
+def test_seen_labels_follow_the_seen_set_across_requests() -> None:
+    w = World(per_topic=10)
+    cat = w.catalogue
+    known = SeenLabels(max_users=2, max_ids=6)
+    label = cat.label_of
+    first = known.of(cat, "u", frozenset({"v-cats-1", "v-cats-2", "v-not-yet"}))
+    assert first.tolist() == sorted([label["v-cats-1"], label["v-cats-2"]])
+    # the next request: one id more, one left the ring (it stays: it is in the user's Bloom filter now)
+    second = known.of(cat, "u", frozenset({"v-cats-2", "v-cats-3", "v-not-yet"}))
+    assert second.tolist() == sorted([label["v-cats-1"], label["v-cats-2"], label["v-cats-3"]])
+    # an id the catalogue learns later is looked up again
+    w.apply([_ev(VideoDetailsSubmitted, video_id="v-not-yet", creator_id="c", caption="new", hashtags=("x",)),
+             _ev(VideoPublished, video_id="v-not-yet", creator_id="c")])
+    third = known.of(cat, "u", frozenset({"v-cats-3", "v-not-yet"}))
+    assert label["v-not-yet"] in third.tolist() and len(third) == 4
+    # past max_ids the entry is rebuilt from the current set; past max_users the oldest user goes
+    many = frozenset(f"v-dance-{k}" for k in range(7))
+    assert len(known.of(cat, "u", many)) == 11
+    assert known.of(cat, "u", frozenset({"v-cats-1"})).tolist() == [label["v-cats-1"]]
+    known.of(cat, "a", frozenset())
+    known.of(cat, "b", frozenset())
+    assert len(known) == 2
+
+
+@pytest.mark.asyncio
+async def test_the_batch_filter_by_label_admits_what_the_one_by_one_filter_admits() -> None:
+    w = World()
+    w.register("u")
+    for v in [f"v-cats-{k}" for k in range(12)]:
+        w.engage("u", v, like=False)
+    view = await w.states.get_state("u")
+    viewer = viewer_of(w.catalogue, "u", view, birth_year=None, served=("v-dance-3", "v-dance-4"))
+    viewer.seen_labels = SeenLabels().of(w.catalogue, "u", viewer.seen_exact)
+    labels = np.array(sorted(w.catalogue.label_of.values()), dtype=np.int64)
+    mask = viewer.admit_mask(w.catalogue, labels)
+    assert mask.tolist() == [viewer.admits(w.catalogue, int(label)) for label in labels]
+    assert (~mask).sum() == 14
