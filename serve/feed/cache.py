@@ -14,7 +14,7 @@ __all__ = ["LastFeeds", "Served"]
 @dataclass(slots=True)
 class Served:
     at: float
-    leftovers: list[str]  # ranked but not shown on the last page (best first)
+    leftovers: Sequence[str]  # ranked but not shown on the last page (best first)
     recent: deque[str] = field(default_factory=deque)  # ids shown lately, oldest first
 
 
@@ -42,14 +42,15 @@ class LastFeeds:
         return () if entry is None else entry.recent
 
     def record(self, user_id: str, shown: Sequence[str], leftovers: Sequence[str]) -> None:
+        """``shown``: the page's ids; ``leftovers``: what was ranked after them and not shown (kept as given:
+        a lazy sequence stays lazy)."""
         entry = self.get(user_id)
         if entry is None:
             entry = Served(at=self._clock(), leftovers=[], recent=deque(maxlen=self.memory))
             self._users[user_id] = entry
         entry.at = self._clock()
         entry.recent.extend(shown)
-        shown_set = set(shown)
-        entry.leftovers = [v for v in leftovers if v not in shown_set]
+        entry.leftovers = leftovers
         while len(self._users) > self.max_users:
             self._users.popitem(last=False)
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import pickle
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, overload
 
 import msgspec
 import numpy as np
@@ -40,7 +40,7 @@ from projections.catalog import normalize_hashtags
 from projections.moderation import DEMOTE_AFTER
 
 __all__ = [
-    "Catalogue", "CatalogueParams", "CatalogueRetriever", "Details", "VideoEncoder", "is_catalogue_event",
+    "Catalogue", "CatalogueParams", "CatalogueRetriever", "Details", "VideoEncoder", "VideoIds", "is_catalogue_event",
 ]
 
 VISIBLE, MATURE, DEMOTED = 1, 2, 4
@@ -94,6 +94,39 @@ class _Interner:
             i = self.ids[name] = len(self.names)
             self.names.append(name)
         return i
+
+
+class VideoIds(Sequence[str]):
+    """Catalogue labels read as their video ids, each resolved when it is read: a page's leftovers (kept for
+    the fallback chain, a few read for prefetch) cost an array slice, not a string per candidate. Labels
+    never change meaning (the catalogue only appends), so a view stays right as the catalogue grows."""
+
+    __slots__ = ("_ids", "_labels")
+
+    def __init__(self, labels: npt.NDArray[np.int64], ids: list[str]) -> None:
+        self._labels = labels
+        self._ids = ids
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            ids = self._ids
+            return [ids[label] for label in self._labels[i].tolist()]
+        return self._ids[int(self._labels[i])]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self[:])
+
+    def __repr__(self) -> str:
+        return f"VideoIds({self[:]!r})"
 
 
 class Catalogue:

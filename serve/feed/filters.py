@@ -11,7 +11,7 @@ ids this replica served recently (impressions the shard may not have applied yet
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,14 +40,21 @@ class Viewer:
     view: UserView | None = None  # None: no shard state (fallback pages)
     # the catalogue labels of (at least) ``seen_exact``, sorted (``SeenLabels``): the batch test reads these
     seen_labels: npt.NDArray[np.int64] | None = None
-    # derived: every id known seen exactly (the shard's ring + served here), the unwanted ids as arrays
-    seen_exact: frozenset[str] = field(init=False)
+    # derived: the unwanted ids as arrays, and (when first asked) ``seen_exact``
     _neg_c: npt.NDArray[np.int32] = field(init=False)
     _neg_s: npt.NDArray[np.int32] = field(init=False)
+    _seen_exact: frozenset[str] | None = field(init=False, default=None)
+
+    @property
+    def seen_exact(self) -> frozenset[str]:
+        """Every id known seen exactly: the shard's ring and the ids served here (built when first read:
+        a page filtered by ``seen_labels`` never needs it)."""
+        if self._seen_exact is None:
+            ring = self.view.seen if self.view is not None else ()
+            self._seen_exact = self.seen_recent.union(ring) if ring else self.seen_recent
+        return self._seen_exact
 
     def __post_init__(self) -> None:
-        ring = self.view.seen if self.view is not None else ()
-        self.seen_exact = self.seen_recent.union(ring) if ring else self.seen_recent
         self._neg_c = np.fromiter(self.neg_creators, dtype=np.int32, count=len(self.neg_creators))
         self._neg_s = np.fromiter(self.neg_sounds, dtype=np.int32, count=len(self.neg_sounds))
 
@@ -97,30 +104,36 @@ class Viewer:
 class SeenLabels:
     """The catalogue labels of each recent user's exactly seen ids (``Viewer.seen_exact``: the shard's ring
     and the ids served here), kept across requests. A request adds the ids seen since its user's last one
-    (a set difference), so the feed's filter tests a candidate by its label instead of looking up every
-    candidate's id. An id not in the catalogue yet is looked up again next time (it may be published
-    meanwhile); ids that left the ring stay (they are in the user's Bloom filter) until a user's entry
-    holds ``max_ids``, when it is rebuilt from the current set. An LRU of ``max_users`` users."""
+    (those not in the user's entry yet), so the feed's filter tests a candidate by its label instead of
+    looking up every candidate's id, and a page costs in proportion to what is new since the last one, not
+    to what the entry holds. An id not in the catalogue yet is looked up again next time (it may be
+    published meanwhile); ids that left the ring stay (they are in the user's Bloom filter) until a user's
+    entry holds ``max_ids``, when it is rebuilt from the current ids. An LRU of ``max_users`` users."""
 
     def __init__(self, *, max_users: int = 5_000, max_ids: int = 4_096) -> None:
         self.max_users = max_users
         self.max_ids = max_ids
-        self._users: OrderedDict[str, tuple[frozenset[str], npt.NDArray[np.int64]]] = OrderedDict()
+        # per user: the ids resolved so far (grown in place) and their labels, sorted (a new array per change:
+        # a page holding the previous one keeps it intact)
+        self._users: OrderedDict[str, tuple[set[str], npt.NDArray[np.int64]]] = OrderedDict()
 
-    def of(self, cat: Catalogue, user_id: str, seen: frozenset[str]) -> npt.NDArray[np.int64]:
+    def of(self, cat: Catalogue, user_id: str, *seen: Iterable[str]) -> npt.NDArray[np.int64]:
+        """The sorted labels of every id in ``seen`` (one or more collections of ids) the catalogue has."""
         entry = self._users.get(user_id)
         if entry is None or len(entry[0]) > self.max_ids:
-            ids: frozenset[str] = frozenset()
+            ids: set[str] = set()
             labels = np.zeros(0, dtype=np.int64)
         else:
             ids, labels = entry
-        fresh = seen - ids
+        fresh = [vid for part in seen for vid in part if vid not in ids]
         if fresh:
             label_of = cat.label_of
             found = {vid: label for vid in fresh if (label := label_of.get(vid)) is not None}
             if found:
-                ids = ids.union(found)
-                labels = np.union1d(labels, np.fromiter(found.values(), dtype=np.int64, count=len(found)))
+                ids.update(found)
+                new = np.fromiter(found.values(), dtype=np.int64, count=len(found))
+                new.sort()
+                labels = np.insert(labels, np.searchsorted(labels, new), new)
         self._users[user_id] = (ids, labels)
         self._users.move_to_end(user_id)
         while len(self._users) > self.max_users:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -45,7 +45,7 @@ from .candidates import (
     trending_candidates,
     user_vector,
 )
-from .catalogue import DEMOTED, NONE, Catalogue, CatalogueRetriever
+from .catalogue import DEMOTED, NONE, Catalogue, CatalogueRetriever, VideoIds
 from .config import FeedConfig, FeedContext
 from .cursor import Cursor, CursorCodec
 from .errors import CircuitOpenError, StageFailedError, StageTimeoutError
@@ -53,7 +53,7 @@ from .features import STATS_COLUMNS, build_rows
 from .filters import SeenLabels, Viewer, viewer_of
 from .page import FeedItem, FeedPage
 from .ports import Features, ImpressionSink, Ranker, Retriever, Trending, UserStates
-from .rerank import PERSONAL_SOURCES, Item, Traits, recent_cutoff, rerank_page
+from .rerank import PERSONAL_SOURCES, Traits, recent_cutoff, rerank_page
 from .scoring import blend
 from .slate import Slate, Slates
 from .statcache import VideoStatsCache
@@ -188,7 +188,7 @@ class FeedService:
         clock.lap("state")
         viewer = viewer_of(self.catalogue, user_id, view, birth_year=ctx.birth_year,
                            served=self.last_feeds.served(user_id), now_us=now)
-        viewer.seen_labels = self.seen_labels.of(self.catalogue, user_id, viewer.seen_exact)
+        viewer.seen_labels = self.seen_labels.of(self.catalogue, user_id, viewer.seen_recent, view.seen)
         if not ctx.personalize:
             return await self._fallback(user_id, count, page_no, ctx, clock, now,
                                         reason="personalisation disabled for this experiment arm", view=view,
@@ -271,20 +271,18 @@ class FeedService:
                                       decay=cfg.diversity_decay, focus=cfg.explore_focus,
                                       new_ratio=cfg.new_video_ratio, rng=self.rng, gen=self._gen)
         at = keep[picks]  # the page's positions in ``cols``
-        page = self._items(cols, at, traits, picks, explored)
+        items = self._items(cols, at, traits, picks, explored, base=page_no * count)
         clock.lap("rerank")
-        shown = {it.label for it in page}
-        ids = self.catalogue.video_ids
-        labels = cols.labels
-        leftovers = [ids[label] for label in labels[order[: 50 + count]].tolist() if label not in shown][:50]
+        gone = np.zeros(len(cols), dtype=np.bool_)  # by position: what this page shows
+        gone[at] = True
+        head = order[: 50 + count]
+        leftovers = VideoIds(cols.labels[head[~gone[head]][:50]], self.catalogue.video_ids)
         request_id = new_event_id()
         if slate is not None:  # before any await: the next page's cursor continues the slate from here
             slate.request_id = request_id
-            gone = np.zeros(len(cols), dtype=np.bool_)  # by position
-            gone[at] = True
             slate.order = order[~gone[order]]
-        return await self._finish(user_id, page, leftovers, page_no, ctx, clock, now, view=view,
-                                  personalized=reason is None, reason=reason, count=count, request_id=request_id)
+        return await self._finish(user_id, items, leftovers, page_no, ctx, clock, now, view=view,
+                                  personalized=reason is None, reason=reason, request_id=request_id)
 
     @staticmethod
     def _window(cols: Columns, order: np.ndarray, count: int) -> np.ndarray:
@@ -375,18 +373,19 @@ class FeedService:
         return blend(heads, ctx.blend if ctx.blend is not None else self.config.blend)
 
     def _items(self, cols: Columns, idx: np.ndarray, traits: Traits, picks: np.ndarray,
-               explored: np.ndarray) -> list[Item]:
+               explored: np.ndarray, *, base: int) -> list[FeedItem]:
         """The page's items: the candidates at positions ``idx`` of ``cols``, which are ``picks`` of
-        ``traits`` (``explored``: which fill exploration slots)."""
+        ``traits`` (``explored``: which fill exploration slots), at feed positions from ``base``."""
         cat = self.catalogue
-        labels = cols.labels[idx]
-        ids, tags = cat.video_ids, cat.hashtags
-        return [Item(label, ids[label], creator, sound, tags[label], s, SOURCE_NAMES[code], new, c, v, e, r)
-                for label, creator, sound, code, s, new, c, v, e, r in zip(
-                    labels.tolist(), traits.creator[picks].tolist(), traits.sound[picks].tolist(),
-                    cols.codes[idx].tolist(), traits.score[picks].tolist(), traits.new[picks].tolist(),
-                    traits.completes[picks].tolist(), traits.views[picks].tolist(), explored.tolist(),
-                    cols.retrieval[idx].tolist(), strict=True)]
+        ids, tags, names = cat.video_ids, cat.hashtags, cat.names.names  # creator, sound, hashtags: interned ids
+        return [FeedItem(video_id=ids[label], creator_id=None if creator == NONE else names[creator],
+                         sound_id=None if sound == NONE else names[sound],
+                         hashtags=tuple([names[h] for h in tags[label]]), position=base + i,
+                         source=SOURCE_NAMES[code], score=round(s, 6), explore=e, retrieval=round(r, 6))
+                for i, (label, creator, sound, code, s, e, r) in enumerate(zip(
+                    cols.labels[idx].tolist(), traits.creator[picks].tolist(), traits.sound[picks].tolist(),
+                    cols.codes[idx].tolist(), traits.score[picks].tolist(), explored.tolist(),
+                    cols.retrieval[idx].tolist(), strict=True))]
 
     def _traits(self, cols: Columns, idx: np.ndarray, scores: np.ndarray, plays: np.ndarray | None) -> Traits:
         """What the re-rank reads of the candidates at positions ``idx`` (their scores in ``scores``), from
@@ -445,30 +444,24 @@ class FeedService:
         cols = pool.columns()
         traits = self._traits(cols, np.arange(len(cols)), cols.retrieval, None)
         picks, explored = rerank_page(traits, count, explore_share=0.0, decay=cfg.diversity_decay, rng=self.rng)
-        page = self._items(cols, picks, traits, picks, explored)
-        shown = {it.label for it in page}
-        ids = cat.video_ids
-        leftovers = [ids[label] for label in cols.labels.tolist() if label not in shown][:50]
+        items = self._items(cols, picks, traits, picks, explored, base=page_no * count)
+        rest = np.ones(len(cols), dtype=np.bool_)
+        rest[picks] = False
+        leftovers = VideoIds(cols.labels[rest][:50], cat.video_ids)
         clock.lap("rerank")
         full = f"{reason}; served from {', '.join(used) or 'nothing'}"
-        return await self._finish(user_id, page, leftovers, page_no, ctx, clock, now, view=view,
-                                  personalized=False, reason=full, count=count)
+        return await self._finish(user_id, items, leftovers, page_no, ctx, clock, now, view=view,
+                                  personalized=False, reason=full)
 
     # ------------------------------------------------------------------------------ the page
 
-    async def _finish(self, user_id: str, page: list[Item], leftovers: list[str], page_no: int,
+    async def _finish(self, user_id: str, items: list[FeedItem], leftovers: Sequence[str], page_no: int,
                       ctx: FeedContext, clock: _Clock, now: int, *, view: UserView | None, personalized: bool,
-                      reason: str | None, count: int, request_id: str | None = None) -> FeedPage:
+                      reason: str | None, request_id: str | None = None) -> FeedPage:
+        """The page of ``items`` (``leftovers``: ranked after them, not shown), its cursor and its impressions."""
         cfg = self.config
-        event_ids = new_event_ids(len(page) + (request_id is None))  # an id per impression, and the page's
+        event_ids = new_event_ids(len(items) + (request_id is None))  # an id per impression, and the page's
         request_id = request_id or event_ids.pop()
-        base = page_no * count
-        names = self.catalogue.names.names  # an item's creator, sound and hashtags are interned ids (NONE: none)
-        items = [FeedItem(video_id=it.video_id, creator_id=None if it.creator == NONE else names[it.creator],
-                          sound_id=None if it.sound == NONE else names[it.sound],
-                          hashtags=tuple([names[h] for h in it.hashtags]), position=base + i, source=it.source,
-                          score=round(it.score, 6), explore=it.explore, retrieval=round(it.retrieval, 6))
-                 for i, it in enumerate(page)]
         shown = [it.video_id for it in items]
         self.last_feeds.record(user_id, shown, leftovers)
         next_cursor = self.cursors.encode(Cursor(user_id, page_no, request_id, now))
@@ -488,7 +481,7 @@ class FeedService:
         timings = dict(clock.timings)
         timings["total"] = sum(timings.values())
         return FeedPage(request_id=request_id, user_id=user_id, items=items, cursor=next_cursor,
-                        prefetch=leftovers[: cfg.prefetch], personalized=personalized, reason=reason,
+                        prefetch=list(leftovers[: cfg.prefetch]), personalized=personalized, reason=reason,
                         user_state_version=None if view is None else view.version, timings_ms=timings,
                         experiment=dict(ctx.experiment))
 

@@ -100,4 +100,6 @@ def test_a_batch_of_event_ids_is_as_valid_as_one_at_a_time() -> None:
         u = uuid.UUID(s)
         assert str(u) == s and u.version == 7 and u.variant == uuid.RFC_4122
         assert before <= u.int >> 80 <= after
+    assert {s[19] for s in ids} == set("89ab")  # the variant's digit carries two random bits
+    assert all(len({s[k] for s in ids}) == 16 for k in (15, 16, 17, 20, 35))  # rand_a and rand_b: random hex
     assert new_event_ids(0) == []

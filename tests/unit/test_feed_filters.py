@@ -205,6 +205,20 @@ def test_seen_labels_follow_the_seen_set_across_requests() -> None:
     assert len(known) == 2
 
 
+def test_seen_labels_take_the_ring_and_the_served_ids_apart_and_grow_by_what_is_new() -> None:
+    w = World(per_topic=10)
+    cat, label = w.catalogue, w.catalogue.label_of
+    known = SeenLabels()
+    served, ring = ["v-cats-1", "v-dance-2"], ["v-dance-2", "v-cats-3", "v-nowhere"]
+    first = known.of(cat, "u", served, ring)
+    assert first.tolist() == sorted(label[v] for v in ("v-cats-1", "v-dance-2", "v-cats-3"))
+    again = known.of(cat, "u", served, ring)
+    assert again is first  # nothing new: the same labels, nothing rebuilt
+    more = known.of(cat, "u", [*served, "v-dance-5", "v-cats-0"], ring)
+    assert more.tolist() == sorted(label[v] for v in ("v-cats-1", "v-dance-2", "v-cats-3", "v-dance-5", "v-cats-0"))
+    assert first.tolist() == sorted(label[v] for v in ("v-cats-1", "v-dance-2", "v-cats-3"))  # untouched
+
+
 @pytest.mark.asyncio
 async def test_the_batch_filter_by_label_admits_what_the_one_by_one_filter_admits() -> None:
     w = World()
