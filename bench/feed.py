@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from reelstack.heap import freeze_long_lived
+from reelstack.heap import freeze_long_lived, serving_collector
 
 from .feed_world import BenchWorld, WorldSpec, bench_ranker, build_catalogue
 from .procs import CpuSampler, ingress_procs
@@ -133,10 +133,14 @@ def _baseline(port: int, cfg: FeedBenchConfig) -> tuple[float, dict[str, float]]
 
     from serve.ingress import REPLICA_ENV
 
-    # the replica settings the feed's replica runs with (the platform's), so the ratio compares the apps
+    # the replica settings the feed's replica runs with (the platform's: its environment, its collector
+    # thresholds), so the ratio compares the apps
     @serve.deployment(name="empty", max_ongoing_requests=256,
                       ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": dict(REPLICA_ENV)}})
     class Empty:
+        def __init__(self) -> None:
+            serving_collector()  # as the ingress's replicas (reelstack.heap)
+
         async def __call__(self, request: Any) -> str:
             return "ok"
 

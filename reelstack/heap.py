@@ -11,6 +11,13 @@ that keeps growing from the log), so what the tail adds stops being walked too.
 Frozen objects are still freed by reference counting; only cycles among them are never collected,
 which is why the freeze follows a collection and only covers state meant to live as long as the
 process.
+
+``serving_collector`` raises the young generation's threshold in a serving process (an ingress or
+feed replica): at CPython's default, a young collection every 700 allocations, a feed replica under
+load collected every eight pages or so, and each walked the objects of every request in flight then
+(about 0.4 ms a time, some 50 µs a page, with a full collection of ~18 ms every few seconds; measured in
+the replica of ``reel bench feed``). Objects are still freed by reference counting the moment they
+are dropped; only garbage in reference cycles waits longer to be collected.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import time
 
 import structlog
 
-__all__ = ["HeapFreezer", "freeze_long_lived"]
+__all__ = ["SERVING_THRESHOLDS", "HeapFreezer", "freeze_long_lived", "serving_collector"]
 
 log = structlog.get_logger("reelstack.heap")
 
@@ -33,6 +40,15 @@ def freeze_long_lived(reason: str) -> int:
     frozen = gc.get_freeze_count()
     log.info("heap frozen", reason=reason, frozen=frozen, ms=round((time.perf_counter() - t0) * 1000, 1))
     return frozen
+
+
+#: the collector's thresholds in a serving process (``gc.set_threshold``): young, middle, old
+SERVING_THRESHOLDS = (20_000, 20, 10)
+
+
+def serving_collector() -> None:
+    """Set the collector's thresholds for a serving process (``SERVING_THRESHOLDS``; see the module docstring)."""
+    gc.set_threshold(*SERVING_THRESHOLDS)
 
 
 class HeapFreezer:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from reelstack.heap import HeapFreezer, freeze_long_lived
+from reelstack.heap import SERVING_THRESHOLDS, HeapFreezer, freeze_long_lived, serving_collector
 
 
 @pytest.fixture(autouse=True)
@@ -40,3 +40,13 @@ def test_freezer_refreezes_only_after_enough_growth() -> None:
     assert f.added(1)
     tracked = {id(o) for o in gc.get_objects()}
     assert not any(id(x) in tracked for x in grown)
+
+
+def test_a_serving_process_collects_its_young_generation_less_often() -> None:
+    before = gc.get_threshold()
+    try:
+        serving_collector()
+        assert gc.get_threshold() == SERVING_THRESHOLDS
+        assert SERVING_THRESHOLDS[0] > before[0]
+    finally:
+        gc.set_threshold(*before)
