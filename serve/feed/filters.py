@@ -11,8 +11,9 @@ ids this replica served recently (impressions the shard may not have applied yet
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -36,7 +37,7 @@ class Viewer:
     adult: bool
     neg_creators: frozenset[int]
     neg_sounds: frozenset[int]
-    seen_recent: frozenset[str]
+    seen_recent: Collection[str]  # ids served here lately (the shard may not have folded their impressions)
     view: UserView | None = None  # None: no shard state (fallback pages)
     # the catalogue labels of (at least) ``seen_exact``, sorted (``SeenLabels``): the batch test reads these
     seen_labels: npt.NDArray[np.int64] | None = None
@@ -51,7 +52,7 @@ class Viewer:
         a page filtered by ``seen_labels`` never needs it)."""
         if self._seen_exact is None:
             ring = self.view.seen if self.view is not None else ()
-            self._seen_exact = self.seen_recent.union(ring) if ring else self.seen_recent
+            self._seen_exact = frozenset(chain(self.seen_recent, ring))
         return self._seen_exact
 
     def __post_init__(self) -> None:
@@ -101,47 +102,90 @@ class Viewer:
         return ok
 
 
+@dataclass(slots=True)
+class _Seen:
+    ids: set[str]  # resolved so far (grown in place)
+    labels: npt.NDArray[np.int64]  # their labels, sorted (a new array per change: a page holding one keeps it)
+    ring_last: str | None = None  # the ring's newest id as of the last request
+    unresolved: set[str] = field(default_factory=set)  # seen ids the catalogue did not have yet
+
+
 class SeenLabels:
     """The catalogue labels of each recent user's exactly seen ids (``Viewer.seen_exact``: the shard's ring
-    and the ids served here), kept across requests. A request adds the ids seen since its user's last one
-    (those not in the user's entry yet), so the feed's filter tests a candidate by its label instead of
-    looking up every candidate's id, and a page costs in proportion to what is new since the last one, not
-    to what the entry holds. An id not in the catalogue yet is looked up again next time (it may be
-    published meanwhile); ids that left the ring stay (they are in the user's Bloom filter) until a user's
-    entry holds ``max_ids``, when it is rebuilt from the current ids. An LRU of ``max_users`` users."""
+    and the ids served here), kept across requests, so the feed's filter tests a candidate by its label
+    instead of looking up every candidate's id.
 
-    def __init__(self, *, max_users: int = 5_000, max_ids: int = 4_096) -> None:
+    A page costs in proportion to what is new since the user's last one, not to what the entry holds:
+    the ids a page serves are added as it is served (``served``), and of the shard's ring only the ids
+    after the newest one the last request saw are looked at. The ring is the shard's FIFO of distinct
+    ids, oldest first, so whatever it learnt since comes after that id; while the user has held events
+    (``UserView.held``: their ids are appended to the ring in sorted order) or that id has left the ring,
+    the whole ring is read again. An id not in the catalogue yet is looked up again on every request
+    (it may be published meanwhile); ids that left the ring stay (they are in the user's Bloom filter)
+    until an entry holds ``max_ids``, when it is rebuilt from the ring and the served ids. An LRU of
+    ``max_users`` users."""
+
+    def __init__(self, *, max_users: int = 5_000, max_ids: int = 4_096, max_unresolved: int = 1_024) -> None:
         self.max_users = max_users
         self.max_ids = max_ids
-        # per user: the ids resolved so far (grown in place) and their labels, sorted (a new array per change:
-        # a page holding the previous one keeps it intact)
-        self._users: OrderedDict[str, tuple[set[str], npt.NDArray[np.int64]]] = OrderedDict()
+        self.max_unresolved = max_unresolved
+        self._users: OrderedDict[str, _Seen] = OrderedDict()
 
-    def of(self, cat: Catalogue, user_id: str, *seen: Iterable[str]) -> npt.NDArray[np.int64]:
-        """The sorted labels of every id in ``seen`` (one or more collections of ids) the catalogue has."""
+    def of(self, cat: Catalogue, user_id: str, ring: Sequence[str], served: Iterable[str] = (), *,
+           whole: bool = False) -> npt.NDArray[np.int64]:
+        """The sorted labels of the ids in the user's ``ring`` and ``served`` (their ids served here lately,
+        read only when the entry is (re)built: later pages report theirs with ``served``) that the catalogue
+        has. ``whole``: read the whole ring (the user has held events)."""
         entry = self._users.get(user_id)
-        if entry is None or len(entry[0]) > self.max_ids:
-            ids: set[str] = set()
-            labels = np.zeros(0, dtype=np.int64)
+        if entry is None or len(entry.ids) > self.max_ids:
+            entry = _Seen(set(), np.zeros(0, dtype=np.int64))
+            self._add(cat, entry, chain(served, ring))
         else:
-            ids, labels = entry
-        fresh = [vid for part in seen for vid in part if vid not in ids]
-        if fresh:
-            label_of = cat.label_of
-            found = {vid: label for vid in fresh if (label := label_of.get(vid)) is not None}
-            if found:
-                ids.update(found)
-                new = np.fromiter(found.values(), dtype=np.int64, count=len(found))
-                new.sort()
-                labels = np.insert(labels, np.searchsorted(labels, new), new)
-        self._users[user_id] = (ids, labels)
+            self._add(cat, entry, chain(list(entry.unresolved), ring if whole else _since(ring, entry.ring_last)))
+        entry.ring_last = ring[-1] if ring else None
+        self._users[user_id] = entry
         self._users.move_to_end(user_id)
         while len(self._users) > self.max_users:
             self._users.popitem(last=False)
-        return labels
+        return entry.labels
+
+    def served(self, cat: Catalogue, user_id: str, ids: Iterable[str]) -> None:
+        """Ids just served to the user (the shard's ring has them only once it folded their impressions)."""
+        entry = self._users.get(user_id)
+        if entry is not None:  # else the next request builds the entry, served ids included
+            self._add(cat, entry, ids)
+
+    def _add(self, cat: Catalogue, entry: _Seen, ids: Iterable[str]) -> None:
+        known, label_of = entry.ids, cat.label_of
+        found: dict[str, int] = {}
+        for vid in ids:
+            if vid in known or vid in found:
+                continue
+            label = label_of.get(vid)
+            if label is None:
+                if len(entry.unresolved) < self.max_unresolved:
+                    entry.unresolved.add(vid)
+            else:
+                found[vid] = label
+        if not found:
+            return
+        known.update(found)
+        entry.unresolved.difference_update(found)
+        new = np.fromiter(found.values(), dtype=np.int64, count=len(found))
+        new.sort()
+        entry.labels = np.insert(entry.labels, np.searchsorted(entry.labels, new), new)
 
     def __len__(self) -> int:
         return len(self._users)
+
+
+def _since(ring: Sequence[str], last: str | None) -> Sequence[str]:
+    """The ids of ``ring`` after ``last`` (all of it when ``last`` is None or has left the ring)."""
+    if last is not None:
+        for i in range(len(ring) - 1, -1, -1):
+            if ring[i] == last:
+                return ring[i + 1:]
+    return ring
 
 
 def viewer_of(cat: Catalogue, user_id: str, view: UserView | None, *, birth_year: int | None,
@@ -155,4 +199,4 @@ def viewer_of(cat: Catalogue, user_id: str, view: UserView | None, *, birth_year
     neg_c = frozenset(ids[c] for c in (view.neg_creators if view else ()) if c in ids)
     neg_s = frozenset(ids[s] for s in (view.neg_sounds if view else ()) if s in ids)
     return Viewer(user_id=user_id, adult=adult, neg_creators=neg_c, neg_sounds=neg_s,
-                  seen_recent=frozenset(served), view=view)
+                  seen_recent=tuple(served), view=view)  # a copy: the page's own ids join ``served`` later

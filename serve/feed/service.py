@@ -188,7 +188,8 @@ class FeedService:
         clock.lap("state")
         viewer = viewer_of(self.catalogue, user_id, view, birth_year=ctx.birth_year,
                            served=self.last_feeds.served(user_id), now_us=now)
-        viewer.seen_labels = self.seen_labels.of(self.catalogue, user_id, viewer.seen_recent, view.seen)
+        viewer.seen_labels = self.seen_labels.of(self.catalogue, user_id, view.seen, viewer.seen_recent,
+                                                 whole=view.held > 0)
         if not ctx.personalize:
             return await self._fallback(user_id, count, page_no, ctx, clock, now,
                                         reason="personalisation disabled for this experiment arm", view=view,
@@ -464,6 +465,7 @@ class FeedService:
         request_id = request_id or event_ids.pop()
         shown = [it.video_id for it in items]
         self.last_feeds.record(user_id, shown, leftovers)
+        self.seen_labels.served(self.catalogue, user_id, shown)
         next_cursor = self.cursors.encode(Cursor(user_id, page_no, request_id, now))
         if self.impressions is not None and items:
             arm = dict(ctx.experiment)  # one copy for the page's events (never mutated after this)

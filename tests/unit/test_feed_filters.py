@@ -3,12 +3,14 @@ not-interested creators and sounds; and the catalogue index kept in step with th
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import msgspec
 import numpy as np
 import pytest
 
+from actors.seen import SeenSet
 from events.ids import new_event_id, now_us
 from events.schema import (
     ModerationDecided,
@@ -186,37 +188,91 @@ def test_seen_labels_follow_the_seen_set_across_requests() -> None:
     cat = w.catalogue
     known = SeenLabels(max_users=2, max_ids=6)
     label = cat.label_of
-    first = known.of(cat, "u", frozenset({"v-cats-1", "v-cats-2", "v-not-yet"}))
+    first = known.of(cat, "u", ["v-cats-1", "v-cats-2", "v-not-yet"])
     assert first.tolist() == sorted([label["v-cats-1"], label["v-cats-2"]])
-    # the next request: one id more, one left the ring (it stays: it is in the user's Bloom filter now)
-    second = known.of(cat, "u", frozenset({"v-cats-2", "v-cats-3", "v-not-yet"}))
+    # the next request: one id more at the ring's end, one left it (it stays: it is in the user's Bloom filter now)
+    second = known.of(cat, "u", ["v-cats-2", "v-not-yet", "v-cats-3"])
     assert second.tolist() == sorted([label["v-cats-1"], label["v-cats-2"], label["v-cats-3"]])
     # an id the catalogue learns later is looked up again
     w.apply([_ev(VideoDetailsSubmitted, video_id="v-not-yet", creator_id="c", caption="new", hashtags=("x",)),
              _ev(VideoPublished, video_id="v-not-yet", creator_id="c")])
-    third = known.of(cat, "u", frozenset({"v-cats-3", "v-not-yet"}))
+    third = known.of(cat, "u", ["v-not-yet", "v-cats-3"])
     assert label["v-not-yet"] in third.tolist() and len(third) == 4
-    # past max_ids the entry is rebuilt from the current set; past max_users the oldest user goes
-    many = frozenset(f"v-dance-{k}" for k in range(7))
+    # past max_ids the entry is rebuilt from the current ring; past max_users the oldest user goes
+    many = [f"v-dance-{k}" for k in range(7)]
     assert len(known.of(cat, "u", many)) == 11
-    assert known.of(cat, "u", frozenset({"v-cats-1"})).tolist() == [label["v-cats-1"]]
-    known.of(cat, "a", frozenset())
-    known.of(cat, "b", frozenset())
+    assert known.of(cat, "u", ["v-cats-1"]).tolist() == [label["v-cats-1"]]
+    known.of(cat, "a", [])
+    known.of(cat, "b", [])
     assert len(known) == 2
 
 
-def test_seen_labels_take_the_ring_and_the_served_ids_apart_and_grow_by_what_is_new() -> None:
+def test_seen_labels_take_the_ring_and_the_served_ids_and_grow_by_what_is_new() -> None:
     w = World(per_topic=10)
     cat, label = w.catalogue, w.catalogue.label_of
     known = SeenLabels()
     served, ring = ["v-cats-1", "v-dance-2"], ["v-dance-2", "v-cats-3", "v-nowhere"]
-    first = known.of(cat, "u", served, ring)
+    first = known.of(cat, "u", ring, served)
     assert first.tolist() == sorted(label[v] for v in ("v-cats-1", "v-dance-2", "v-cats-3"))
-    again = known.of(cat, "u", served, ring)
-    assert again is first  # nothing new: the same labels, nothing rebuilt
-    more = known.of(cat, "u", [*served, "v-dance-5", "v-cats-0"], ring)
+    assert known.of(cat, "u", ring, served) is first  # nothing new: the same labels, nothing rebuilt
+    known.served(cat, "u", ["v-dance-5", "v-cats-0"])  # a page served here: in before the ring has it
+    more = known.of(cat, "u", ring)
     assert more.tolist() == sorted(label[v] for v in ("v-cats-1", "v-dance-2", "v-cats-3", "v-dance-5", "v-cats-0"))
     assert first.tolist() == sorted(label[v] for v in ("v-cats-1", "v-dance-2", "v-cats-3"))  # untouched
+    known.served(cat, "nobody", ["v-cats-4"])  # no entry yet: the first request reads the served ids
+    assert known.of(cat, "nobody", [], ["v-cats-4"]).tolist() == [label["v-cats-4"]]
+
+
+def test_seen_labels_read_the_whole_ring_while_the_user_has_held_events() -> None:
+    w = World(per_topic=10)
+    cat, label = w.catalogue, w.catalogue.label_of
+    known = SeenLabels()
+    known.of(cat, "u", ["v-cats-1", "v-dance-2", "v-dance-7"], whole=True)  # the last two: held, sorted
+    # a newly held id sorts before the newest one the last request saw: only a whole read finds it
+    ring = ["v-cats-1", "v-dance-2", "v-dance-5", "v-dance-7"]
+    assert label["v-dance-5"] not in known.of(cat, "u", ring).tolist()  # (what a suffix read misses)
+    assert label["v-dance-5"] in known.of(cat, "u", ring, whole=True).tolist()
+
+
+def test_seen_labels_match_the_whole_set_as_a_fifo_ring_moves() -> None:
+    w = World(per_topic=10)
+    cat, label = w.catalogue, w.catalogue.label_of
+    pool = [*sorted(label), "v-gone-1", "v-gone-2"]  # with two ids the catalogue never has
+    rng = random.Random(5)
+    for ring_size in (3, 8):
+        known = SeenLabels(max_ids=10_000)
+        ring = SeenSet(ring=ring_size, bits=8 * 64)
+        ever: set[str] = set()
+        for _ in range(60):
+            for _ in range(rng.randint(0, 2 * ring_size)):  # sometimes more than the ring holds
+                ring.add(rng.choice(pool))
+            recent = ring.recent()
+            ever.update(recent)
+            got = known.of(cat, "u", recent)
+            assert got.tolist() == sorted(label[v] for v in ever if v in label)
+
+
+class _Nowhere:
+    """An impression sink whose events never reach the user's state (a shard far behind)."""
+
+    async def append(self, events: list[object]) -> None:
+        return None
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("scroll", [True, False])
+async def test_what_a_page_served_is_not_served_again_before_the_shard_folds_it(scroll: bool) -> None:
+    w = World()
+    w.register("u")
+    svc = w.service(config=FeedConfig(await_impressions=False), impressions=_Nowhere())
+    shown: list[str] = []
+    cursor = None
+    for _ in range(5):  # with the cursor (slates) and without (each page ranked from retrieval up)
+        page = await svc.get_page("u", 8, cursor if scroll else None)
+        cursor = page.cursor
+        shown += [i.video_id for i in page.items]
+    assert (await w.states.get_state("u")).seen == []  # the shard never saw an impression
+    assert len(shown) == len(set(shown)) == 40
 
 
 @pytest.mark.asyncio
@@ -227,7 +283,7 @@ async def test_the_batch_filter_by_label_admits_what_the_one_by_one_filter_admit
         w.engage("u", v, like=False)
     view = await w.states.get_state("u")
     viewer = viewer_of(w.catalogue, "u", view, birth_year=None, served=("v-dance-3", "v-dance-4"))
-    viewer.seen_labels = SeenLabels().of(w.catalogue, "u", viewer.seen_exact)
+    viewer.seen_labels = SeenLabels().of(w.catalogue, "u", view.seen, viewer.seen_recent)
     labels = np.array(sorted(w.catalogue.label_of.values()), dtype=np.int64)
     mask = viewer.admit_mask(w.catalogue, labels)
     assert mask.tolist() == [viewer.admits(w.catalogue, int(label)) for label in labels]
