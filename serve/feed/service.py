@@ -21,8 +21,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
+from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 import structlog
@@ -81,6 +81,38 @@ class _Clock:
         self.last = t
 
 
+class _Resumed(Generic[T]):
+    """Awaiting this continues a coroutine already run up to its first wait (``signal``: what it yielded
+    there), as awaiting the coroutine itself would have: the task's wake-ups, cancellation and the
+    result pass through unchanged. ``FeedService._stage`` starts a stage's coroutine before it sets a
+    timer, so a stage that never waits (state folded in the replica, in-process ranking) costs none."""
+
+    __slots__ = ("coro", "signal")
+
+    def __init__(self, coro: Coroutine[Any, Any, T], signal: Any) -> None:
+        self.coro = coro
+        self.signal = signal
+
+    def __await__(self) -> Generator[Any, Any, T]:
+        coro, signal = self.coro, self.signal
+        while True:
+            try:
+                value = yield signal
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # thrown in by the task (cancellation): passed on
+                try:
+                    signal = coro.throw(exc)
+                except StopIteration as done:
+                    return cast(T, done.value)
+            else:
+                try:
+                    signal = coro.send(value)
+                except StopIteration as done:
+                    return cast(T, done.value)
+
+
 class FeedService:
     def __init__(self, catalogue: Catalogue, *, states: UserStates, ranker: Ranker | None,
                  trending: Trending | None = None, features: Features | None = None,
@@ -126,6 +158,16 @@ class FeedService:
             if asyncio.iscoroutine(work):
                 work.close()
             raise
+        if asyncio.iscoroutine(work):  # run it up to its first wait: a stage with none needs no timer
+            try:
+                signal = work.send(None)
+            except StopIteration as done:
+                breaker.success()
+                return cast(T, done.value)
+            except Exception as exc:
+                breaker.failure()
+                raise StageFailedError(stage=name, detail=f"{type(exc).__name__}: {exc}") from exc
+            work = _Resumed(work, signal)
         try:
             async with asyncio.timeout(budget_ms / 1000.0):  # no extra task per stage (wait_for makes one)
                 result = await work
