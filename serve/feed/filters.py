@@ -149,11 +149,14 @@ class SeenLabels:
             self._users.popitem(last=False)
         return entry.labels
 
-    def served(self, cat: Catalogue, user_id: str, ids: Iterable[str]) -> None:
-        """Ids just served to the user (the shard's ring has them only once it folded their impressions)."""
+    def served(self, user_id: str, ids: Sequence[str], labels: npt.NDArray[np.int64]) -> None:
+        """Ids just served to the user, with their ``labels`` (the shard's ring has them only once it folded
+        their impressions)."""
         entry = self._users.get(user_id)
         if entry is not None:  # else the next request builds the entry, served ids included
-            self._add(cat, entry, ids)
+            known = entry.ids
+            self._merge(entry, {vid: label for vid, label in zip(ids, labels.tolist(), strict=True)
+                                if vid not in known})
 
     def _add(self, cat: Catalogue, entry: _Seen, ids: Iterable[str]) -> None:
         known, label_of = entry.ids, cat.label_of
@@ -167,10 +170,16 @@ class SeenLabels:
                     entry.unresolved.add(vid)
             else:
                 found[vid] = label
+        if found:
+            entry.unresolved.difference_update(found)
+            self._merge(entry, found)
+
+    @staticmethod
+    def _merge(entry: _Seen, found: dict[str, int]) -> None:
+        """Add ids new to ``entry`` with their labels."""
         if not found:
             return
-        known.update(found)
-        entry.unresolved.difference_update(found)
+        entry.ids.update(found)
         new = np.fromiter(found.values(), dtype=np.int64, count=len(found))
         new.sort()
         entry.labels = np.insert(entry.labels, np.searchsorted(entry.labels, new), new)

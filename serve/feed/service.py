@@ -279,30 +279,37 @@ class FeedService:
         """The next page from the user's slate (``slate``), or None when it cannot fill one as the ranking
         that built it would (too few candidates left to choose from, or served its ``slate_pages``): then
         the caller builds a page from retrieval up."""
+        if slate.pages > self.config.slate_pages:
+            self.slates.drop(user_id)
+            return None
         cols, order = slate.cols, slate.order
-        while len(order):  # the viewer's filter over what the page can pick from: shown or removed since
-            keep = self._window(cols, order, count)
+        keep = self._window(cols, order, count)
+        while len(keep):  # the viewer's filter over what the page can pick from: shown or removed since
             ok = viewer.admit_mask(self.catalogue, cols.labels[keep])
             if ok.all():
                 break
             gone = np.zeros(len(cols), dtype=np.bool_)
             gone[keep[~ok]] = True
             order = order[~gone[order]]
-        if slate.pages > self.config.slate_pages or len(order) < 2 * count:
+            keep = self._window(cols, order, count)
+        if len(order) < 2 * count:
             self.slates.drop(user_id)
             return None
         slate.order = order
         slate.pages += 1
         clock.lap("slate")
         return await self._compose(user_id, slate.cols, slate.scores, order, slate.plays, view=view, ctx=ctx,
-                                   count=count, page_no=page_no, clock=clock, now=now, reason=None, slate=slate)
+                                   count=count, page_no=page_no, clock=clock, now=now, reason=None, slate=slate,
+                                   keep=keep)
 
     async def _compose(self, user_id: str, cols: Columns, scores: np.ndarray, order: np.ndarray,
                        plays: np.ndarray | None, *, view: UserView, ctx: FeedContext, count: int, page_no: int,
-                       clock: _Clock, now: int, reason: str | None, slate: Slate | None) -> FeedPage:
-        """Re-rank ranked candidates (``order``: positions in ``cols``, best ``scores`` first) into the page."""
+                       clock: _Clock, now: int, reason: str | None, slate: Slate | None,
+                       keep: np.ndarray | None = None) -> FeedPage:
+        """Re-rank ranked candidates (``order``: positions in ``cols``, best ``scores`` first) into the page
+        (``keep``: ``_window`` of ``order`` where the caller has it)."""
         cfg = self.config
-        keep = self._window(cols, order, count)
+        keep = self._window(cols, order, count) if keep is None else keep
         share = self._explore_share(view, ctx) if reason is None else 0.0
         if slate is None:
             traits = self._traits(cols, keep, scores[keep], plays)
@@ -324,8 +331,8 @@ class FeedService:
         if slate is not None:  # before any await: the next page's cursor continues the slate from here
             slate.request_id = request_id
             slate.order = order[~gone[order]]
-        return await self._finish(user_id, items, leftovers, page_no, ctx, clock, now, view=view,
-                                  personalized=reason is None, reason=reason, request_id=request_id)
+        return await self._finish(user_id, items, cols.labels[at], leftovers, page_no, ctx, clock, now,
+                                  view=view, personalized=reason is None, reason=reason, request_id=request_id)
 
     @staticmethod
     def _window(cols: Columns, order: np.ndarray, count: int) -> np.ndarray:
@@ -493,21 +500,22 @@ class FeedService:
         leftovers = VideoIds(cols.labels[rest][:50], cat.video_ids)
         clock.lap("rerank")
         full = f"{reason}; served from {', '.join(used) or 'nothing'}"
-        return await self._finish(user_id, items, leftovers, page_no, ctx, clock, now, view=view,
+        return await self._finish(user_id, items, cols.labels[picks], leftovers, page_no, ctx, clock, now, view=view,
                                   personalized=False, reason=full)
 
     # ------------------------------------------------------------------------------ the page
 
-    async def _finish(self, user_id: str, items: list[FeedItem], leftovers: Sequence[str], page_no: int,
-                      ctx: FeedContext, clock: _Clock, now: int, *, view: UserView | None, personalized: bool,
-                      reason: str | None, request_id: str | None = None) -> FeedPage:
-        """The page of ``items`` (``leftovers``: ranked after them, not shown), its cursor and its impressions."""
+    async def _finish(self, user_id: str, items: list[FeedItem], labels: np.ndarray, leftovers: Sequence[str],
+                      page_no: int, ctx: FeedContext, clock: _Clock, now: int, *, view: UserView | None,
+                      personalized: bool, reason: str | None, request_id: str | None = None) -> FeedPage:
+        """The page of ``items`` (``labels``: theirs in the catalogue; ``leftovers``: ranked after them, not
+        shown), its cursor and its impressions."""
         cfg = self.config
         event_ids = new_event_ids(len(items) + (request_id is None))  # an id per impression, and the page's
         request_id = request_id or event_ids.pop()
         shown = [it.video_id for it in items]
         self.last_feeds.record(user_id, shown, leftovers)
-        self.seen_labels.served(self.catalogue, user_id, shown)
+        self.seen_labels.served(user_id, shown, labels)
         next_cursor = self.cursors.encode(Cursor(user_id, page_no, request_id, now))
         if self.impressions is not None and items:
             arm = dict(ctx.experiment)  # one copy for the page's events (never mutated after this)

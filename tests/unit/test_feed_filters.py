@@ -215,11 +215,12 @@ def test_seen_labels_take_the_ring_and_the_served_ids_and_grow_by_what_is_new() 
     first = known.of(cat, "u", ring, served)
     assert first.tolist() == sorted(label[v] for v in ("v-cats-1", "v-dance-2", "v-cats-3"))
     assert known.of(cat, "u", ring, served) is first  # nothing new: the same labels, nothing rebuilt
-    known.served(cat, "u", ["v-dance-5", "v-cats-0"])  # a page served here: in before the ring has it
+    page = ["v-dance-5", "v-cats-0", "v-dance-2"]  # a page served here: in before the ring has it
+    known.served("u", page, np.array([label[v] for v in page], dtype=np.int64))
     more = known.of(cat, "u", ring)
     assert more.tolist() == sorted(label[v] for v in ("v-cats-1", "v-dance-2", "v-cats-3", "v-dance-5", "v-cats-0"))
     assert first.tolist() == sorted(label[v] for v in ("v-cats-1", "v-dance-2", "v-cats-3"))  # untouched
-    known.served(cat, "nobody", ["v-cats-4"])  # no entry yet: the first request reads the served ids
+    known.served("nobody", ["v-cats-4"], np.array([label["v-cats-4"]]))  # no entry: the next request reads them
     assert known.of(cat, "nobody", [], ["v-cats-4"]).tolist() == [label["v-cats-4"]]
 
 
