@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from reelstack.heap import freeze_long_lived, serving_collector
+from reelstack.heap import collect_less_often, freeze_long_lived
 
 from .feed_world import BenchWorld, WorldSpec, bench_ranker, build_catalogue
 from .procs import CpuSampler, ingress_procs
@@ -139,7 +139,7 @@ def _baseline(port: int, cfg: FeedBenchConfig) -> tuple[float, dict[str, float]]
                       ray_actor_options={"num_cpus": 0, "runtime_env": {"env_vars": dict(REPLICA_ENV)}})
     class Empty:
         def __init__(self) -> None:
-            serving_collector()  # as the ingress's replicas (reelstack.heap)
+            collect_less_often()  # as the ingress's replicas (reelstack.heap)
 
         async def __call__(self, request: Any) -> str:
             return "ok"

@@ -20,7 +20,7 @@ from typing import Any
 from ray import serve
 
 from events.schema import Event, VideoPublished
-from reelstack.heap import freeze_long_lived, serving_collector
+from reelstack.heap import collect_less_often, freeze_long_lived
 from serve.ingress import REPLICA_ENV
 
 from .feed_shards import ShardStates
@@ -63,7 +63,7 @@ class FeedBenchApp:
                                trending=ViewTrending(world.trending), features=ViewFeatures(world.features),
                                impressions=sink, config=config or FeedConfig(), rng=random.Random(spec.seed))
         freeze_long_lived("feed bench world built")  # as the ingress does once its catalogue is loaded
-        serving_collector()  # and with the ingress's collector thresholds
+        collect_less_often()  # and with the ingress's collector thresholds
 
     async def _interact(self, user: str) -> int | None:
         """A like of a popular-topic video: applied in process, or (shards) appended to the log and

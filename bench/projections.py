@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from events import Event, UserRegistered, VideoDetailsSubmitted, VideoPublished, open_log
-from projections.admin import tune_gc
 from projections.registry import get_projection
 from projections.runner import ProjectionRunner
 from projections.store import open_store
+from reelstack.heap import collect_less_often
 
 from .workload import generate
 
@@ -167,7 +167,7 @@ def run_projection_bench(cfg: ProjBenchConfig, phase: Phase = _quiet) -> dict[st
     try:
         asyncio.run(_write(url, cfg.partitions, events, phase("writing the log (untimed)", cfg.events)))
         del events
-        tune_gc()  # as `reel projections rebuild|run` do
+        collect_less_often()  # as `reel projections rebuild|run` do
         figures = asyncio.run(_rebuild(url, cfg, phase(f"rebuilding {cfg.projection}", cfg.events)))
         read_n, read_s = asyncio.run(_read_all(url))
     finally:

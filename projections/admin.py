@@ -6,7 +6,6 @@ Kept apart from the click shell so tests and other tools (``reel log replay``, b
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
@@ -16,18 +15,7 @@ from .base import Projection
 from .runner import DEFAULT_BATCH, ProjectionRunner, RunStats
 from .store import ViewStore
 
-__all__ = ["ViewStatus", "open_log_for_views", "rebuild_view", "run_views", "tune_gc", "view_status"]
-
-
-def tune_gc() -> None:
-    """For runner processes: collect cycles every 50,000 allocations instead of 700.
-
-    The fold loop allocates many short-lived tracked objects (records, events, deltas); with the
-    default threshold the collector runs thousands of times per million events and its full passes
-    walk every buffered record, ~15% of a rebuild. Called by the ``reel projections`` commands and
-    the benchmark, never on import.
-    """
-    gc.set_threshold(50_000, 20, 100)
+__all__ = ["ViewStatus", "open_log_for_views", "rebuild_view", "run_views", "view_status"]
 
 
 async def open_log_for_views(url: str, partitions: int) -> EventLog:

@@ -21,9 +21,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from events import EventLog, EventsError
+from reelstack.heap import collect_less_often
 from reelstack.logs import configure_logging
 
-from .admin import open_log_for_views, rebuild_view, run_views, tune_gc, view_status
+from .admin import open_log_for_views, rebuild_view, run_views, view_status
 from .base import Projection
 from .errors import ProjectionsError
 from .registry import PROJECTION_MODULES, all_projections, get_projection
@@ -157,7 +158,7 @@ def rebuild_views(log_url: str | None, store_url: str | None, names: Sequence[st
     """Drop and replay the named views with a progress bar (``reel projections rebuild``, ``reel log
     replay --projection``)."""
     chosen = _pick(names, all_)
-    tune_gc()
+    collect_less_often()
 
     async def main() -> list[dict[str, object]]:
         async with _opened(log_url, store_url) as (log, store):
@@ -203,7 +204,7 @@ def run(log_url: str | None, store_url: str | None, names: tuple[str, ...], batc
         until_caught_up: bool) -> None:
     """Fold new events into the views NAME... (default: all) until Ctrl-C."""
     chosen = _pick(names, False)
-    tune_gc()
+    collect_less_often()
 
     async def main() -> None:
         stop = asyncio.Event()

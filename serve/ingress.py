@@ -20,7 +20,7 @@ from ray import serve
 from pipeline.logwriter import LazyLogAppender, RemoteAppender
 from pipeline.wiring import blob_spec, upload_service
 from projections.store import open_store
-from reelstack.heap import serving_collector
+from reelstack.heap import collect_less_often
 from reelstack.settings import Settings
 
 from .api import create_api
@@ -91,7 +91,7 @@ def build_context(settings: Settings, *, namespace: str = NAMESPACE, ranking: An
 @serve.ingress(create_api())
 class Ingress:
     def __init__(self, settings: Settings, ranking: Any | None = None, namespace: str = NAMESPACE) -> None:
-        serving_collector()  # a serving process: young collections far less often (reelstack.heap)
+        collect_less_often()  # a serving process: young collections far less often (reelstack.heap)
         self.ctx = build_context(settings, namespace=namespace, ranking=ranking)
         set_context(self.ctx)
 
