@@ -34,11 +34,6 @@ def uuid7(ts_ms: int | None = None, rand: int | None = None) -> uuid.UUID:
     return uuid.UUID(int=_uuid7_int(ms, rand))
 
 
-def _canonical(value: int) -> str:
-    h = f"{value:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
 def new_event_id() -> str:
     """A new ``uuid7`` in its canonical string form (formatted directly, without ``uuid.UUID``)."""
     return new_event_ids(1)[0]
